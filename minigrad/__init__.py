@@ -1,0 +1,18 @@
+"""minigrad: reverse-mode autograd on numpy, small enough to read, exact enough to match PyTorch."""
+from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .tensor import Tensor, from_numpy
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "detect_anomaly",
+    "enable_grad",
+    "from_numpy",
+    "gradcheck",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+]
+__version__ = "0.1.0"

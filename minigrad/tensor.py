@@ -1,0 +1,404 @@
+"""Tensor: an ndarray plus what autograd needs (grad, requires_grad, the op that made it).
+
+Every operator on a Tensor calls one op from `ops.py` through `_record`, which runs the op's
+forward on the arrays and, when grad mode is on and some input requires grad, links the
+output to the op and the op to its inputs. That link is the whole computation graph.
+"""
+from __future__ import annotations
+
+import numbers
+import traceback
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from . import engine, ops
+from .engine import MODE
+
+_FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+DEFAULT_DTYPE = np.dtype(np.float32)
+
+
+def _as_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype {dtype!r} is not a numpy dtype; use np.float32 or np.float64") from None
+    if dt not in _FLOAT_DTYPES:
+        raise TypeError(
+            f"minigrad tensors hold floating-point numbers, got dtype={dt}; "
+            "use np.float32 (the default) or np.float64"
+        )
+    return dt
+
+
+def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
+    """Convert user data to a float ndarray with PyTorch's dtype rules (numbers become float32)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    keep_float = isinstance(data, (np.ndarray, np.generic))
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"Tensor() needs numbers, got the string {data!r}")
+    try:
+        array = np.array(data, copy=copy or None)
+    except ValueError as err:
+        raise ValueError(
+            f"Tensor() got a ragged nested sequence (rows of different lengths): {err}. "
+            "Every row must have the same length."
+        ) from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"Tensor() needs numbers, got {type(data).__name__} holding dtype {array.dtype} "
+            f"(kind {array.dtype.kind!r}); convert strings/objects to numbers first"
+        )
+    if dtype is not None:
+        target = _as_dtype(dtype)
+    elif keep_float and array.dtype in _FLOAT_DTYPES:
+        target = array.dtype
+    else:
+        target = DEFAULT_DTYPE
+    return array.astype(target, copy=False)
+
+
+def _wrap(data: np.ndarray, requires_grad: bool = False) -> "Tensor":
+    """Make a Tensor around an array that already has the right dtype (no checks, no copy)."""
+    t = Tensor.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t._requires_grad = requires_grad
+    t.name = None
+    t._ctx = None
+    t._retains_grad = False
+    return t
+
+
+def _lift(value: Any, like: "Tensor") -> "Tensor":
+    """Turn the other operand of a binary op into a constant Tensor.
+
+    Python numbers take `like`'s dtype, so `x * 2.0` stays float32 as in PyTorch.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Real) and not isinstance(value, np.generic):
+        return _wrap(np.asarray(value, dtype=like.data.dtype))
+    return _wrap(_as_array(value, copy=False))
+
+
+def _record(op: ops.Op, inputs: tuple["Tensor", ...], *args: Any) -> "Tensor":
+    """Run `op` forward on the inputs' arrays and link it into the graph if grad is needed.
+
+    A failing forward raises before anything is recorded, so the graph stays as it was.
+    """
+    try:
+        data = op.forward(*[t.data for t in inputs], *args)
+    except (ValueError, TypeError, IndexError) as err:
+        shapes = " and ".join(str(t.data.shape) for t in inputs)
+        reason = op.hint or str(err)
+        raise type(err)(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}") from None
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    out = _wrap(data)
+    if MODE.grad_enabled:
+        needs = tuple([t._requires_grad for t in inputs])
+        if True in needs:
+            op._parents = inputs
+            op.needs_input_grad = needs
+            op._trace = None
+            out._requires_grad = True
+            out._ctx = op
+            if MODE.detect_anomaly:
+                frame = traceback.extract_stack(limit=4)[0]
+                op._trace = f"{frame.filename}:{frame.lineno}"
+                engine._check_finite(data, op, "forward")
+    return out
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autograd.
+
+    Args:
+        data: numbers, nested lists or an ndarray. Python numbers, lists and integer arrays
+            become float32 (PyTorch's default); a floating ndarray keeps its dtype. The data
+            is copied (use `from_numpy` to share memory).
+        requires_grad: whether backward() should compute a gradient for this tensor.
+        dtype: np.float16, np.float32 or np.float64, overriding the rule above.
+        name: a label for the graph renderer and the backward explanation (e.g. "W1").
+
+    Raises:
+        TypeError: strings, objects or a non-floating dtype. ValueError: ragged lists.
+
+    Example:
+        >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
+        >>> (w * w).sum().backward()
+        >>> w.grad                      # array([[2., 4.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "name", "_ctx", "_retains_grad", "__weakref__")
+    # NOTE: makes `ndarray + Tensor` call Tensor.__radd__ instead of building an object array.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
+        self.data = _as_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self._requires_grad = bool(requires_grad)
+        self.name = name
+        self._ctx: ops.Op | None = None
+        self._retains_grad = False
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward() computes a gradient for this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self._ctx is not None:
+            raise RuntimeError(
+                "requires_grad can only be changed on leaf tensors; this tensor was produced by "
+                f"op {self._ctx.name!r}. Use .detach() to get a leaf copy of it."
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set requires_grad in place and return self (as torch.Tensor.requires_grad_)."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (user-created, or made under no_grad)."""
+        return self._ctx is None
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that produced this tensor, or None for a leaf."""
+        return None if self._ctx is None else self._ctx.name
+
+    @property
+    def T(self) -> "Tensor":
+        """The tensor with its axes reversed (the matrix transpose for 2-D)."""
+        return _record(ops.Transpose(), (self,), None)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        values = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4)
+        extra = f", shape={self.shape}, dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", op={self._ctx.name}"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({values}{extra})"
+
+    # ------------------------------------------------------------ numpy interop
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError(f"cannot view a {self.data.dtype} tensor as {np.dtype(dtype)} without a copy")
+        out = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return out.copy() if copy and out is self.data else out
+
+    # ------------------------------------------------------------ graph
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, cut from the graph (no grad flows through it)."""
+        return _wrap(self.data)
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() needs a tensor that requires grad; this one does not")
+        if self._ctx is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Compute d self / d leaf for every leaf that requires grad, adding it into `leaf.grad`.
+
+        Args:
+            grad: d(something)/d(self), same shape as self. May be omitted when self has one
+                element (then it is 1, as for a loss).
+            retain_graph: keep the arrays saved for backward so backward can run again through
+                this graph; by default they are freed as soon as each op's VJP has run.
+
+        Raises:
+            RuntimeError: self does not require grad; grad omitted for a non-scalar; the graph
+                was already freed by an earlier backward. Nothing is changed when it raises.
+            ValueError: `grad` has the wrong shape.
+
+        Example:
+            >>> x = Tensor([1.0, 2.0], requires_grad=True)
+            >>> (x * x).sum().backward()
+            >>> x.grad                  # array([2., 4.], dtype=float32)
+        """
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad and has no graph: "
+                "create the inputs with requires_grad=True, and do not compute under no_grad()"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    "grad can be implicitly created only for scalar outputs: this tensor has shape "
+                    f"{self.shape}; reduce it (e.g. .sum() or .mean()) or pass backward(grad=...) "
+                    "with an array of that shape"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = _as_array(grad, self.data.dtype)
+            if grad.shape != self.data.shape:
+                raise ValueError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
+        engine.backward(self, grad, retain_graph)
+
+    # ------------------------------------------------------------ arithmetic
+
+    def __add__(self, other: Any) -> "Tensor":
+        return _record(ops.Add(), (self, _lift(other, self)))
+
+    def __radd__(self, other: Any) -> "Tensor":
+        return _record(ops.Add(), (_lift(other, self), self))
+
+    def __sub__(self, other: Any) -> "Tensor":
+        return _record(ops.Sub(), (self, _lift(other, self)))
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        return _record(ops.Sub(), (_lift(other, self), self))
+
+    def __mul__(self, other: Any) -> "Tensor":
+        return _record(ops.Mul(), (self, _lift(other, self)))
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        return _record(ops.Mul(), (_lift(other, self), self))
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return _record(ops.Div(), (self, _lift(other, self)))
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return _record(ops.Div(), (_lift(other, self), self))
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return _record(ops.MatMul(), (self, _lift(other, self)))
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return _record(ops.MatMul(), (_lift(other, self), self))
+
+    def __neg__(self) -> "Tensor":
+        return _record(ops.Neg(), (self,))
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    def __pow__(self, exponent: Any) -> "Tensor":
+        if isinstance(exponent, Tensor) or not isinstance(exponent, numbers.Real):
+            raise TypeError(
+                f"Tensor ** needs a number exponent, got {type(exponent).__name__}; "
+                "for a tensor exponent write (x.log() * y).exp()"
+            )
+        return _record(ops.Pow(), (self,), exponent.item() if isinstance(exponent, np.generic) else exponent)
+
+    def __rpow__(self, base: Any) -> "Tensor":
+        if not isinstance(base, numbers.Real) or base <= 0:
+            raise TypeError(f"number ** Tensor needs a positive number base, got {base!r}")
+        return (self * float(np.log(base))).exp()
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        if isinstance(index, Tensor):
+            index = index.data.astype(np.intp)
+        return _record(ops.Index(), (self,), index)
+
+    # ------------------------------------------------------------ named ops
+
+    def matmul(self, other: Any) -> "Tensor":
+        """Matrix product with np.matmul's rules (1-D, 2-D and batched)."""
+        return self @ other
+
+    def relu(self) -> "Tensor":
+        return _record(ops.ReLU(), (self,))
+
+    def square(self) -> "Tensor":
+        return _record(ops.Square(), (self,))
+
+    def exp(self) -> "Tensor":
+        return _record(ops.Exp(), (self,))
+
+    def log(self) -> "Tensor":
+        return _record(ops.Log(), (self,))
+
+    def tanh(self) -> "Tensor":
+        return _record(ops.Tanh(), (self,))
+
+    def sigmoid(self) -> "Tensor":
+        return _record(ops.Sigmoid(), (self,))
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        return _record(ops.Sum(), (self,), _axis(axis), keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        return _record(ops.Mean(), (self,), _axis(axis), keepdims)
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        """Reshape; accepts reshape(2, 3) or reshape((2, 3)), with one -1 allowed."""
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = tuple(shape[0])
+        return _record(ops.Reshape(), (self,), shape)
+
+    def transpose(self, *axes: int) -> "Tensor":
+        """Permute axes as numpy does: no arguments reverses them, else give the full order."""
+        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+            axes = tuple(axes[0])
+        return _record(ops.Transpose(), (self,), axes or None)
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        return (self[i] for i in range(len(self)))
+
+
+def _axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+
+def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A Tensor sharing memory with a floating ndarray (as torch.from_numpy); no copy."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy() needs an ndarray, got {type(array).__name__}")
+    _as_dtype(array.dtype)
+    return _wrap(array, requires_grad)

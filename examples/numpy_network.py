@@ -43,13 +43,14 @@ class Network:
         self.b1 = np.array(b1)  # (n_hidden,)
         self.W2 = np.array(W2)  # (n_hidden, n_out)
         self.b2 = np.array(b2)  # (n_out,)
-        n_in, n_hidden = self.W1.shape
-        n_out = self.W2.shape[1]
+        if self.W1.ndim != 2 or self.W2.ndim != 2:
+            raise ValueError(f"W1 and W2 must be 2-D (in, out), got shapes {self.W1.shape} and {self.W2.shape}")
+        n_hidden, n_out = self.W1.shape[1], self.W2.shape[1]
         expected = {"b1": (n_hidden,), "W2": (n_hidden, n_out), "b2": (n_out,)}
         for name, shape in expected.items():
-            if getattr(self, name).shape != shape:
-                raise ValueError(f"{name} must have shape {shape} to match W1 {self.W1.shape}, "
-                                 f"got {getattr(self, name).shape}")
+            actual = getattr(self, name).shape
+            if actual != shape:
+                raise ValueError(f"{name} must have shape {shape} to match W1 {self.W1.shape}, got {actual}")
         self.cache: dict[str, np.ndarray] = {}  # X, Z1, H, Yhat of the last forward pass
 
     @classmethod

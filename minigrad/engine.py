@@ -89,6 +89,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     lead = grad.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
+    if grad.shape[lead:] == shape:
+        return grad.sum(axis=0) if lead == 1 else grad.sum(axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
@@ -153,7 +155,7 @@ def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         if not retain_graph:
             ctx._saved = None
         for parent, g in zip(ctx._parents, input_grads):
-            if g is None or not parent._requires_grad:
+            if g is None:
                 continue
             data = parent.data
             if g.shape != data.shape:
@@ -166,6 +168,8 @@ def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
             if anomaly:
                 _check_finite(g, ctx, "backward (vjp)")
             if parent._ctx is None:
+                if not parent._requires_grad:
+                    continue
                 prev = leaves.get(parent)
                 if prev is not None:
                     leaves[parent] = prev + g

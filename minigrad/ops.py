@@ -66,7 +66,8 @@ class Add(Op):
         return x + y
 
     def vjp(self, g):
-        return g, g
+        nx, ny = self.needs_input_grad
+        return (g if nx else None), (g if ny else None)
 
 
 class Sub(Op):
@@ -80,7 +81,8 @@ class Sub(Op):
         return x - y
 
     def vjp(self, g):
-        return g, (-g if self.needs_input_grad[1] else None)
+        nx, ny = self.needs_input_grad
+        return (g if nx else None), (-g if ny else None)
 
 
 class Mul(Op):
@@ -164,7 +166,7 @@ class Square(Op):
 
     def vjp(self, g):
         (x,) = self._saved
-        return (2 * x * g,)
+        return ((x + x) * g,)
 
 
 class Exp(Op):
@@ -245,7 +247,7 @@ class ReLU(Op):
     def vjp(self, g):
         (out,) = self._saved
         # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does.
-        return (np.where(out > 0, g, 0),)
+        return (g * (out > 0),)
 
 
 # ---------------------------------------------------------------- reductions
@@ -267,7 +269,7 @@ class Sum(Op):
     def forward(self, x, axis=None, keepdims=False):
         self.axis, self.keepdims, self.shape = axis, keepdims, x.shape
         self._saved = ()
-        return x.sum(axis=axis, keepdims=keepdims)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
     def vjp(self, g):
         return (_expand(g, self.shape, self.axis, self.keepdims),)
@@ -281,14 +283,18 @@ class Mean(Op):
     formulas = ("expand(g, x.shape, axis, keepdims) / (x.size // out.size)",)
 
     def forward(self, x, axis=None, keepdims=False):
-        out = x.mean(axis=axis, keepdims=keepdims)
+        total = np.add.reduce(x, axis=axis, keepdims=keepdims)
         self.axis, self.keepdims, self.shape = axis, keepdims, x.shape
         # NOTE: each input element contributes 1/count to the mean, count = elements reduced.
-        self.count = x.size // max(out.size, 1)
+        self.count = x.size // max(np.size(total), 1)
         self._saved = ()
-        return out
+        return total / self.count
 
     def vjp(self, g):
+        if g.ndim == 0:
+            grad = np.empty(self.shape, g.dtype)
+            grad.fill(g.item() / self.count)
+            return (grad,)
         return (_expand(g / self.count, self.shape, self.axis, self.keepdims),)
 
 

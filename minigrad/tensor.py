@@ -12,8 +12,12 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from . import engine, ops
+from . import engine
 from .engine import MODE
+from .ops import (
+    Add, Div, Exp, Index, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
+    Transpose,
+)
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -77,40 +81,67 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
 
     Python numbers take `like`'s dtype, so `x * 2.0` stays float32 as in PyTorch.
     """
-    if isinstance(value, Tensor):
+    if type(value) is Tensor or isinstance(value, Tensor):
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, np.generic):
         return _wrap(np.asarray(value, dtype=like.data.dtype))
     return _wrap(_as_array(value, copy=False))
 
 
-def _record(op: ops.Op, inputs: tuple["Tensor", ...], *args: Any) -> "Tensor":
-    """Run `op` forward on the inputs' arrays and link it into the graph if grad is needed.
-
-    A failing forward raises before anything is recorded, so the graph stays as it was.
-    """
+def _unary(op_cls: type[Op], x: "Tensor", *args: Any) -> "Tensor":
+    """Apply a one-input op: run its forward on x's array and record it if x requires grad."""
+    op = op_cls()
     try:
-        data = op.forward(*[t.data for t in inputs], *args)
+        data = op.forward(x.data, *args)
     except (ValueError, TypeError, IndexError) as err:
-        shapes = " and ".join(str(t.data.shape) for t in inputs)
-        reason = op.hint or str(err)
-        raise type(err)(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}") from None
+        raise _op_error(op, (x,), err) from None
+    return _link(op, (x,), data, (x._requires_grad,))
+
+
+def _binary(op_cls: type[Op], x: "Tensor", y: "Tensor") -> "Tensor":
+    """Apply a two-input op: run its forward on the arrays and record it if an input requires grad."""
+    op = op_cls()
+    try:
+        data = op.forward(x.data, y.data)
+    except (ValueError, TypeError, IndexError) as err:
+        raise _op_error(op, (x, y), err) from None
+    return _link(op, (x, y), data, (x._requires_grad, y._requires_grad))
+
+
+def _link(op: Op, inputs: tuple["Tensor", ...], data: Any, needs: tuple[bool, ...]) -> "Tensor":
+    """Wrap an op's output array and, when grad mode is on and some input needs a gradient,
+    connect output -> op -> inputs. That connection is the recorded graph."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    out = _wrap(data)
-    if MODE.grad_enabled:
-        needs = tuple([t._requires_grad for t in inputs])
-        if True in needs:
-            op._parents = inputs
-            op.needs_input_grad = needs
-            op._trace = None
-            out._requires_grad = True
-            out._ctx = op
-            if MODE.detect_anomaly:
-                frame = traceback.extract_stack(limit=4)[0]
-                op._trace = f"{frame.filename}:{frame.lineno}"
-                engine._check_finite(data, op, "forward")
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.name = None
+    out._retains_grad = False
+    if True in needs and MODE.grad_enabled:
+        op._parents = inputs
+        op.needs_input_grad = needs
+        op._trace = None
+        out._requires_grad = True
+        out._ctx = op
+        if MODE.detect_anomaly:
+            frame = traceback.extract_stack(limit=4)[0]
+            op._trace = f"{frame.filename}:{frame.lineno}"
+            engine._check_finite(data, op, "forward")
+    else:
+        out._requires_grad = False
+        out._ctx = None
     return out
+
+
+def _op_error(op: Op, inputs: tuple["Tensor", ...], err: Exception) -> Exception:
+    """The error for a failed forward: names the op, every input shape and the rule broken."""
+    shapes = " and ".join(str(t.data.shape) for t in inputs)
+    reason = op.hint or str(err)
+    return type(err)(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}")
+
+
+_new = object.__new__
 
 
 class Tensor:
@@ -142,7 +173,7 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self._requires_grad = bool(requires_grad)
         self.name = name
-        self._ctx: ops.Op | None = None
+        self._ctx: Op | None = None
         self._retains_grad = False
 
     # ------------------------------------------------------------ attributes
@@ -195,7 +226,7 @@ class Tensor:
     @property
     def T(self) -> "Tensor":
         """The tensor with its axes reversed (the matrix transpose for 2-D)."""
-        return _record(ops.Transpose(), (self,), None)
+        return _unary(Transpose, self, None)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -283,7 +314,7 @@ class Tensor:
                     f"{self.shape}; reduce it (e.g. .sum() or .mean()) or pass backward(grad=...) "
                     "with an array of that shape"
                 )
-            grad = np.ones_like(self.data)
+            grad = np.array(1, self.data.dtype).reshape(self.data.shape)
         else:
             grad = _as_array(grad, self.data.dtype)
             if grad.shape != self.data.shape:
@@ -293,37 +324,37 @@ class Tensor:
     # ------------------------------------------------------------ arithmetic
 
     def __add__(self, other: Any) -> "Tensor":
-        return _record(ops.Add(), (self, _lift(other, self)))
+        return _binary(Add, self, _lift(other, self))
 
     def __radd__(self, other: Any) -> "Tensor":
-        return _record(ops.Add(), (_lift(other, self), self))
+        return _binary(Add, _lift(other, self), self)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return _record(ops.Sub(), (self, _lift(other, self)))
+        return _binary(Sub, self, _lift(other, self))
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return _record(ops.Sub(), (_lift(other, self), self))
+        return _binary(Sub, _lift(other, self), self)
 
     def __mul__(self, other: Any) -> "Tensor":
-        return _record(ops.Mul(), (self, _lift(other, self)))
+        return _binary(Mul, self, _lift(other, self))
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return _record(ops.Mul(), (_lift(other, self), self))
+        return _binary(Mul, _lift(other, self), self)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return _record(ops.Div(), (self, _lift(other, self)))
+        return _binary(Div, self, _lift(other, self))
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        return _record(ops.Div(), (_lift(other, self), self))
+        return _binary(Div, _lift(other, self), self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _record(ops.MatMul(), (self, _lift(other, self)))
+        return _binary(MatMul, self, _lift(other, self))
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return _record(ops.MatMul(), (_lift(other, self), self))
+        return _binary(MatMul, _lift(other, self), self)
 
     def __neg__(self) -> "Tensor":
-        return _record(ops.Neg(), (self,))
+        return _unary(Neg, self)
 
     def __pos__(self) -> "Tensor":
         return self
@@ -334,7 +365,7 @@ class Tensor:
                 f"Tensor ** needs a number exponent, got {type(exponent).__name__}; "
                 "for a tensor exponent write (x.log() * y).exp()"
             )
-        return _record(ops.Pow(), (self,), exponent.item() if isinstance(exponent, np.generic) else exponent)
+        return _unary(Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
 
     def __rpow__(self, base: Any) -> "Tensor":
         if not isinstance(base, numbers.Real) or base <= 0:
@@ -344,7 +375,7 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         if isinstance(index, Tensor):
             index = index.data.astype(np.intp)
-        return _record(ops.Index(), (self,), index)
+        return _unary(Index, self, index)
 
     # ------------------------------------------------------------ named ops
 
@@ -353,40 +384,40 @@ class Tensor:
         return self @ other
 
     def relu(self) -> "Tensor":
-        return _record(ops.ReLU(), (self,))
+        return _unary(ReLU, self)
 
     def square(self) -> "Tensor":
-        return _record(ops.Square(), (self,))
+        return _unary(Square, self)
 
     def exp(self) -> "Tensor":
-        return _record(ops.Exp(), (self,))
+        return _unary(Exp, self)
 
     def log(self) -> "Tensor":
-        return _record(ops.Log(), (self,))
+        return _unary(Log, self)
 
     def tanh(self) -> "Tensor":
-        return _record(ops.Tanh(), (self,))
+        return _unary(Tanh, self)
 
     def sigmoid(self) -> "Tensor":
-        return _record(ops.Sigmoid(), (self,))
+        return _unary(Sigmoid, self)
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        return _record(ops.Sum(), (self,), _axis(axis), keepdims)
+        return _unary(Sum, self, _axis(axis), keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        return _record(ops.Mean(), (self,), _axis(axis), keepdims)
+        return _unary(Mean, self, _axis(axis), keepdims)
 
     def reshape(self, *shape: Any) -> "Tensor":
         """Reshape; accepts reshape(2, 3) or reshape((2, 3)), with one -1 allowed."""
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
             shape = tuple(shape[0])
-        return _record(ops.Reshape(), (self,), shape)
+        return _unary(Reshape, self, shape)
 
     def transpose(self, *axes: int) -> "Tensor":
         """Permute axes as numpy does: no arguments reverses them, else give the full order."""
         if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
             axes = tuple(axes[0])
-        return _record(ops.Transpose(), (self,), axes or None)
+        return _unary(Transpose, self, axes or None)
 
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
@@ -398,7 +429,8 @@ def _axis(axis: Any) -> Any:
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """A Tensor sharing memory with a floating ndarray (as torch.from_numpy); no copy."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy() needs an ndarray, got {type(array).__name__}")
-    _as_dtype(array.dtype)
+    if type(array) is not np.ndarray or array.dtype not in _FLOAT_DTYPES:
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"from_numpy() needs an ndarray, got {type(array).__name__}")
+        _as_dtype(array.dtype)
     return _wrap(array, requires_grad)

@@ -247,7 +247,7 @@ class ReLU(Op):
     def vjp(self, g):
         (out,) = self._saved
         # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does.
-        return (g * (out > 0),)
+        return (np.where(out <= 0, 0, g),)
 
 
 # ---------------------------------------------------------------- reductions
@@ -286,7 +286,7 @@ class Mean(Op):
         total = np.add.reduce(x, axis=axis, keepdims=keepdims)
         self.axis, self.keepdims, self.shape = axis, keepdims, x.shape
         # NOTE: each input element contributes 1/count to the mean, count = elements reduced.
-        self.count = x.size // max(np.size(total), 1)
+        self.count = x.size if axis is None else x.size // max(total.size, 1)
         self._saved = ()
         return total / self.count
 

@@ -9,7 +9,8 @@ numpy version, since both draw the same initial weights and the same batches.
                                     [--optimizer sgd|adam] [--seed S] [--out DIR]
 
 It prints one line per epoch, the test RMSE in pounds beside the predict-the-mean baseline and a
-few test passengers, and writes loss.csv (epoch, train_loss, test_loss) into --out.
+few test passengers, and writes loss.csv (epoch, train_loss, test_loss), network.svg,
+computation_graph.svg and backprop.md (the backward pass explained) into --out.
 """
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ import numpy as np
 
 from minigrad import from_numpy, manual_seed, nn, no_grad, optim
 from minigrad.datasets import FareData, load_fare, minibatches
+from minigrad.explain import explain_backward
+from minigrad.scheme import draw_network
+from minigrad.viz import RendererNotFoundError, save_svg
 
 EPOCHS = 10
 LR = 0.05
@@ -131,14 +135,28 @@ def write_loss_csv(history: Sequence[tuple[int, float, float]], path: Path) -> N
 
 
 def write_figures(model: nn.Module, data: FareData, out_dir: Path) -> list[Path]:
-    """Write the figures of exercises 6.1 and 6.2 into out_dir; return the files written.
+    """Write exercises 6.1-6.3 into out_dir and return the files written.
 
-    network.svg (the network scheme) and computation_graph.svg (the graph of one batch's loss)
-    are drawn by the visualisation module, minigrad.viz; until it is part of minigrad this only
-    says so.
+    network.svg is the network scheme (6.1), computation_graph.svg the recorded graph of the loss
+    on the whole training split with every shape (6.2), backprop.md the chain rule behind each
+    gradient (6.3), derived from that same graph. Without Graphviz the SVGs are skipped with a
+    message naming the fix, and the explanation is still written.
     """
-    print(f"network.svg and computation_graph.svg: written to {out_dir} once minigrad.viz is available")
-    return []
+    X, Y = from_numpy(data.X_train), from_numpy(data.y_train)
+    X.name, Y.name = "X", "Y"
+    loss = nn.MSELoss()(model(X), Y)
+    loss.name = "L"
+    model.zero_grad()
+    loss.backward()
+    written = [explain_backward(loss, params=model).save_markdown(out_dir / "backprop.md")]
+    scheme = draw_network(model, data.feature_names, "fare", len(data.X_train))
+    try:
+        written.append(save_svg(scheme, out_dir / "network.svg"))
+        written.append(save_svg(loss, out_dir / "computation_graph.svg", params=model))
+    except RendererNotFoundError as err:
+        print(str(err).splitlines()[0], file=sys.stderr)
+    model.zero_grad()
+    return written
 
 
 class _UsageError(Exception):

@@ -32,9 +32,16 @@ class no_grad:
     Example:
         >>> with no_grad():
         ...     y = w * 2          # y.requires_grad is False, nothing is saved for backward
+        >>> @no_grad               # or @no_grad()
+        ... def evaluate(x): ...
     """
 
     _enabled = False
+
+    def __new__(cls, fn: F | None = None) -> Any:
+        self = super().__new__(cls)
+        # NOTE: bare `@no_grad` (no parentheses) passes the function here; wrap it directly.
+        return self if fn is None else self(fn)
 
     def __enter__(self) -> None:
         self._prev = MODE.grad_enabled
@@ -132,14 +139,18 @@ def _check_finite(array: np.ndarray, ctx: Any, where: str) -> None:
 
 
 def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (d out / d root) from `root` to every leaf that requires grad.
+    """Propagate `grad` (d out / d root) from `root` and add the result into each leaf's `.grad`.
 
-    Leaf gradients are collected first and accumulated into `.grad` only at the end, so an
-    error raised mid-pass leaves every `.grad` as it was.
+    Leaf gradients are all collected first, so an error raised mid-pass leaves every `.grad`
+    as it was.
     """
+    accumulate(leaf_grads(root, grad, retain_graph))
+
+
+def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
+    """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`."""
     if root._ctx is None:
-        _accumulate({root: grad.copy()})
-        return
+        return {root: grad.copy()}
     pending = _consumers(root)
     grads = {root: grad}
     leaves: dict = {}
@@ -185,10 +196,10 @@ def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
                 pending[parent] -= 1
                 if pending[parent] == 0:
                     ready.append(parent)
-    _accumulate(leaves)
+    return leaves
 
 
-def _accumulate(leaves: dict) -> None:
+def accumulate(leaves: dict) -> None:
     """Add each collected gradient into its leaf's `.grad` (PyTorch accumulates, never assigns)."""
     for leaf, g in leaves.items():
         leaf.grad = g if leaf.grad is None else leaf.grad + g

@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .engine import leaf_grads
 from .tensor import Tensor
 
 
@@ -66,14 +67,13 @@ def gradcheck(
     m = out.data.size
     analytic = {i: np.zeros((m, leaves[i].data.size)) for i in checked}
     for row in range(m):
-        for i in checked:
-            leaves[i].grad = None
-        onehot = np.zeros(m)
+        onehot = np.zeros(m, dtype=out.dtype)
         onehot[row] = 1.0
-        out.backward(onehot.reshape(out.shape), retain_graph=True)
+        # NOTE: leaf_grads, not backward(): tensors that fn captures keep their .grad untouched.
+        grads = leaf_grads(out, onehot.reshape(out.shape), retain_graph=True)
         for i in checked:
-            if leaves[i].grad is not None:
-                analytic[i][row] = leaves[i].grad.ravel()
+            if leaves[i] in grads:
+                analytic[i][row] = grads[leaves[i]].ravel()
 
     for i in checked:
         flat = leaves[i].data.reshape(-1)
@@ -91,8 +91,8 @@ def gradcheck(
                 element = np.unravel_index(j, leaves[i].shape)
                 message = (
                     f"gradcheck: Jacobian mismatch for input {i}, element {tuple(map(int, element))}, "
-                    f"output element {row}: backward gives {analytic[i][row, j]!r}, "
-                    f"finite differences give {numeric[row]!r}"
+                    f"output element {row}: backward gives {float(analytic[i][row, j])!r}, "
+                    f"finite differences give {float(numeric[row])!r}"
                 )
                 if raise_exception:
                     raise GradcheckError(message)

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from .engine import unbroadcast
 
 
 class Op:
@@ -223,8 +222,9 @@ class Sigmoid(Op):
     name, formulas = "sigmoid", ("g * out * (1 - out)",)
 
     def forward(self, x):
-        # NOTE: the tanh form never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
-        out = 0.5 * (1 + np.tanh(0.5 * x))
+        # NOTE: exp(-x) overflows to inf for x << 0, and 1 / inf = 0 is the right limit.
+        with np.errstate(over="ignore"):
+            out = 1 / (1 + np.exp(-x))
         self._saved = (out,)
         return out
 
@@ -302,10 +302,11 @@ class Mean(Op):
 
 
 class MatMul(Op):
-    """out = x @ y;  grad_x = grad_out @ y.T;  grad_y = x.T @ grad_out  (as np.matmul)"""
+    """out = x @ y;  grad_x = grad_out @ y.T;  grad_y = x.T @ grad_out  (batched as np.matmul)"""
 
     __slots__ = ()
     name, formulas = "matmul", ("g @ y.mT", "x.mT @ g")
+    # NOTE: Tensor.__matmul__ reshapes 1-D operands to matrices, so x and y here have ndim >= 2.
     hint = "x @ y needs x.shape[-1] == y.shape[-2], as in (n, k) @ (k, m) -> (n, m)"
 
     def forward(self, x, y):
@@ -315,23 +316,8 @@ class MatMul(Op):
     def vjp(self, g):
         x, y = self._saved
         nx, ny = self.needs_input_grad
-        if x.ndim == 2 and y.ndim == 2:
-            return (g @ y.T if nx else None), (x.T @ g if ny else None)
-        # NOTE: a 1-D operand is a row (left) or column (right) vector whose added axis
-        # numpy drops from the output; put it back, use the 2-D rule, then drop it again.
-        x2 = x[None, :] if x.ndim == 1 else x
-        y2 = y[:, None] if y.ndim == 1 else y
-        g2 = g
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if y.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        gx = gy = None
-        if nx:
-            gx = unbroadcast(g2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
-        if ny:
-            gy = unbroadcast(np.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape)
-        return gx, gy
+        # NOTE: .mT transposes the last two axes; batch axes that broadcast are summed by the engine.
+        return (g @ y.mT if nx else None), (x.mT @ g if ny else None)
 
 
 # ---------------------------------------------------------------- shape

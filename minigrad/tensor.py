@@ -1,12 +1,13 @@
 """Tensor: an ndarray plus what autograd needs (grad, requires_grad, the op that made it).
 
-Every operator on a Tensor calls one op from `ops.py` through `_record`, which runs the op's
-forward on the arrays and, when grad mode is on and some input requires grad, links the
-output to the op and the op to its inputs. That link is the whole computation graph.
+Every operator on a Tensor calls one op from `ops.py` through `_unary` or `_binary`, which run
+the op's forward on the arrays and, when grad mode is on and some input requires grad, link the
+output to the op and the op to its inputs (`_link`). That link is the whole computation graph.
 """
 from __future__ import annotations
 
 import numbers
+import os
 import traceback
 from typing import Any, Iterator, Sequence
 
@@ -47,7 +48,7 @@ def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
         array = np.array(data, copy=copy or None)
     except ValueError as err:
         raise ValueError(
-            f"Tensor() got a ragged nested sequence (rows of different lengths): {err}. "
+            f"Tensor() got a ragged nested sequence (rows of different lengths): {str(err).rstrip('.')}. "
             "Every row must have the same length."
         ) from None
     if array.dtype.kind not in "fiub":
@@ -83,7 +84,7 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
     """
     if type(value) is Tensor or isinstance(value, Tensor):
         return value
-    if isinstance(value, numbers.Real) and not isinstance(value, np.generic):
+    if isinstance(value, numbers.Real):
         return _wrap(np.asarray(value, dtype=like.data.dtype))
     return _wrap(_as_array(value, copy=False))
 
@@ -125,8 +126,7 @@ def _link(op: Op, inputs: tuple["Tensor", ...], data: Any, needs: tuple[bool, ..
         out._requires_grad = True
         out._ctx = op
         if MODE.detect_anomaly:
-            frame = traceback.extract_stack(limit=4)[0]
-            op._trace = f"{frame.filename}:{frame.lineno}"
+            op._trace = _caller()
             engine._check_finite(data, op, "forward")
     else:
         out._requires_grad = False
@@ -142,6 +142,15 @@ def _op_error(op: Op, inputs: tuple["Tensor", ...], err: Exception) -> Exception
 
 
 _new = object.__new__
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller() -> str:
+    """file:line of the innermost frame outside minigrad: where the user wrote the op."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.filename}:{frame.lineno}"
+    return "unknown"
 
 
 class Tensor:
@@ -289,7 +298,7 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool = False, *, gradient: Any = None) -> None:
         """Compute d self / d leaf for every leaf that requires grad, adding it into `leaf.grad`.
 
         Args:
@@ -297,6 +306,7 @@ class Tensor:
                 element (then it is 1, as for a loss).
             retain_graph: keep the arrays saved for backward so backward can run again through
                 this graph; by default they are freed as soon as each op's VJP has run.
+            gradient: torch's name for `grad`.
 
         Raises:
             RuntimeError: self does not require grad; grad omitted for a non-scalar; the graph
@@ -308,6 +318,8 @@ class Tensor:
             >>> (x * x).sum().backward()
             >>> x.grad                  # array([2., 4.], dtype=float32)
         """
+        if gradient is not None:
+            grad = gradient
         if not self._requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad and has no graph: "
@@ -354,10 +366,10 @@ class Tensor:
         return _binary(Div, _lift(other, self), self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _binary(MatMul, self, _lift(other, self))
+        return _matmul(self, _lift(other, self))
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return _binary(MatMul, _lift(other, self), self)
+        return _matmul(_lift(other, self), self)
 
     def __neg__(self) -> "Tensor":
         return _unary(Neg, self)
@@ -407,11 +419,15 @@ class Tensor:
     def sigmoid(self) -> "Tensor":
         return _unary(Sigmoid, self)
 
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        return _unary(Sum, self, _axis(axis), keepdims)
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+            dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> "Tensor":
+        """Sum over `axis` (all axes when None); torch's dim=/keepdim= spellings work too."""
+        return _unary(Sum, self, _axis(axis if dim is None else dim), keepdims if keepdim is None else keepdim)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        return _unary(Mean, self, _axis(axis), keepdims)
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+             dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> "Tensor":
+        """Mean over `axis` (all axes when None); torch's dim=/keepdim= spellings work too."""
+        return _unary(Mean, self, _axis(axis if dim is None else dim), keepdims if keepdim is None else keepdim)
 
     def reshape(self, *shape: Any) -> "Tensor":
         """Reshape; accepts reshape(2, 3) or reshape((2, 3)), with one -1 allowed."""
@@ -420,13 +436,49 @@ class Tensor:
         return _unary(Reshape, self, shape)
 
     def transpose(self, *axes: int) -> "Tensor":
-        """Permute axes as numpy does: no arguments reverses them, else give the full order."""
+        """No arguments: reverse the axes (numpy's x.transpose()). Two: swap those two dims
+        (torch's x.transpose(d0, d1)). Otherwise a full permutation, as numpy and `permute`."""
         if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
             axes = tuple(axes[0])
+        if len(axes) == 2:
+            order = list(range(self.data.ndim))
+            try:
+                order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+            except IndexError:
+                raise ValueError(f"transpose: dims {axes} are out of range for shape {self.shape}") from None
+            axes = tuple(order)
         return _unary(Transpose, self, axes or None)
+
+    def permute(self, *dims: int) -> "Tensor":
+        """Reorder the axes: out.shape[i] = self.shape[dims[i]] (torch's permute, numpy's transpose)."""
+        if len(dims) == 1 and not isinstance(dims[0], numbers.Integral):
+            dims = tuple(dims[0])
+        return _unary(Transpose, self, dims)
 
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
+
+
+def _matmul(x: Tensor, y: Tensor) -> Tensor:
+    """x @ y with np.matmul's rules. MatMul itself only sees operands of 2 or more dims.
+
+    NOTE: a 1-D operand is a row (left) or a column (right) vector: reshape it to a matrix,
+    multiply, and drop that axis again, so one VJP rule (grad_x = grad_out @ y.T) covers all cases.
+    """
+    if x.data.ndim >= 2 and y.data.ndim >= 2:
+        return _binary(MatMul, x, y)
+    if x.data.ndim == 0 or y.data.ndim == 0:
+        raise ValueError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: a 0-d tensor has no matrix product; use *")
+    inner_y = y.data.shape[0] if y.data.ndim == 1 else y.data.shape[-2]
+    if x.data.shape[-1] != inner_y:
+        raise ValueError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: {MatMul.hint}")
+    out = _binary(MatMul, x.reshape(1, -1) if x.data.ndim == 1 else x, y.reshape(-1, 1) if y.data.ndim == 1 else y)
+    shape = out.data.shape
+    if x.data.ndim == 1:
+        shape = shape[:-2] + shape[-1:]
+    if y.data.ndim == 1:
+        shape = shape[:-1]
+    return out.reshape(shape)
 
 
 def _axis(axis: Any) -> Any:

@@ -200,8 +200,8 @@ OPS = [
     ("transpose 3-D", lambda x: x.transpose(1, 2, 0), [(2, 3, 4)]),
     ("index", lambda x: x[np.array([0, 0, 2])], [(3, 4)]),
     ("slice", lambda x: x[1:, ::2], [(3, 4)]),
-    pytest.param("matmul 1-D", lambda x, y: x @ y, [(3, 4), (4,)], marks=pytest.mark.xfail(
-        raises=FormulaError, strict=True, reason="ops.MatMul.formulas use .mT, which numpy refuses on 1-D arrays")),
+    ("matmul 1-D", lambda x, y: x @ y, [(3, 4), (4,)]),
+    ("1-D matmul 1-D", lambda x, y: x @ y, [(4,), (4,)]),
 ]
 
 

@@ -1,14 +1,17 @@
 """The backward pass: grad mode, broadcast reduction, and the iterative reverse-mode sweep.
 
 A Tensor produced by an op holds that op in `_ctx`; the op holds its input Tensors in
-`_parents`. `backward` counts how many consumers each node has, then walks the graph from
-the root in reverse topological order (Kahn's algorithm, as PyTorch's engine does), so a node's
-gradient is complete, summed over every consumer, before its own VJP runs. No recursion:
-a 100,000-op chain costs a loop, not a stack overflow.
+`_parents` and a sequence number `_seq` that orders ops by creation. `backward` walks the graph
+from the root in reverse creation order, which is a reverse topological order, so a node's
+gradient is complete, summed over every consumer, before its own VJP runs. No recursion: a
+100,000-op chain costs a loop, not a stack overflow.
 """
 from __future__ import annotations
 
 import functools
+import gc
+import itertools
+from heapq import heappop, heappush
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -19,11 +22,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _Mode:
     """Process-wide switches read on every op: grad recording and anomaly detection."""
 
-    grad_enabled = True
-    detect_anomaly = False
+    def __init__(self) -> None:
+        # NOTE: instance attributes, not class attributes: CPython 3.11 caches instance lookups.
+        self.grad_enabled = True
+        self.detect_anomaly = False
 
 
 MODE = _Mode()
+
+# NOTE: counts down, so the heap in `leaf_grads` (a min-heap) pops the newest op first.
+next_seq = itertools.count(0, -1).__next__
 
 
 class no_grad:
@@ -85,6 +93,9 @@ class detect_anomaly:
         MODE.detect_anomaly = self._prev
 
 
+_sum = np.add.reduce
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes numpy broadcasting added or stretched, so it has `shape`.
 
@@ -97,11 +108,11 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if lead < 0:
         raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
     if grad.shape[lead:] == shape:
-        return grad.sum(axis=0) if lead == 1 else grad.sum(axis=tuple(range(lead)))
+        return _sum(grad, 0) if lead == 1 else _sum(grad, tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
-    out = grad.sum(axis=axes, keepdims=True)
+    out = _sum(grad, axes, keepdims=True)
     if out.shape[lead:] != shape:
         raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
     return out.reshape(shape)
@@ -114,27 +125,10 @@ _FREED = (
 )
 
 
-def _consumers(root: Any) -> dict:
-    """Count, for every non-leaf node reachable from `root`, how many edges lead into it."""
-    counts = {root: 0}
-    stack = [root]
-    while stack:
-        ctx = stack.pop()._ctx
-        if ctx._saved is None:
-            raise RuntimeError(_FREED.format(op=ctx.name))
-        for p in ctx._parents:
-            if p._ctx is not None:
-                if p in counts:
-                    counts[p] += 1
-                else:
-                    counts[p] = 1
-                    stack.append(p)
-    return counts
-
-
 def _check_finite(array: np.ndarray, ctx: Any, where: str) -> None:
     if not np.isfinite(array).all():
-        origin = f"; the op was created at {ctx._trace}" if ctx._trace else ""
+        trace = getattr(ctx, "_trace", None)
+        origin = f"; the op was created at {trace}" if trace else ""
         raise RuntimeError(f"detect_anomaly: op {ctx.name!r} produced NaN or inf in its {where}{origin}")
 
 
@@ -148,58 +142,76 @@ def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
 
 
 def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
-    """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`."""
+    """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`.
+
+    Nodes are visited newest first: each op gets a decreasing sequence number when it is
+    recorded, and an op is always recorded after the ops that made its inputs, so by the time
+    the heap hands out a node, every consumer of it has already added its share to its gradient.
+    """
     if root._ctx is None:
         return {root: grad.copy()}
-    pending = _consumers(root)
-    grads = {root: grad}
     leaves: dict = {}
-    ready = [root]
+    root._ctx._grad = grad
+    heap = [(root._ctx._seq, root)]
     anomaly = MODE.detect_anomaly
-    while ready:
-        node = ready.pop()
-        grad_out = grads.pop(node)
-        if node._retains_grad:
-            node.grad = grad_out.copy() if node.grad is None else node.grad + grad_out
-        ctx = node._ctx
-        input_grads = ctx.vjp(grad_out)
-        if not retain_graph:
-            ctx._saved = None
-        for parent, g in zip(ctx._parents, input_grads):
-            if g is None:
-                continue
-            data = parent.data
-            if g.shape != data.shape:
-                try:
-                    g = unbroadcast(g, data.shape)
-                except ValueError as err:
-                    raise RuntimeError(f"op {ctx.name!r} returned a bad gradient: {err}") from None
-            if g.dtype != data.dtype:
-                g = g.astype(data.dtype)
-            if anomaly:
-                _check_finite(g, ctx, "backward (vjp)")
-            if parent._ctx is None:
-                if not parent._requires_grad:
+    # NOTE: the sweep makes no reference cycles, so the cyclic GC has nothing to find here; with it
+    # off, a 100,000-op backward no longer rescans the whole graph every few thousand allocations.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            ctx = node._ctx
+            grad_out = ctx._grad
+            ctx._grad = None
+            if ctx._saved is None:
+                raise RuntimeError(_FREED.format(op=ctx.name))
+            if node._retains_grad:
+                leaves[node] = grad_out.copy()
+            input_grads = ctx.vjp(grad_out)
+            if not retain_graph:
+                ctx._saved = None
+            for parent, g in zip(ctx._parents, input_grads):
+                if g is None:
                     continue
-                prev = leaves.get(parent)
-                if prev is not None:
-                    leaves[parent] = prev + g
-                elif g is grad_out or g.base is not None:
-                    # NOTE: a pass-through gradient (add, reshape) may be the same array another
-                    # input receives; copy it before it becomes a leaf's `.grad` the user can edit.
-                    leaves[parent] = g.copy()
-                else:
-                    leaves[parent] = g
-            else:
-                prev = grads.get(parent)
-                grads[parent] = g if prev is None else prev + g
-                pending[parent] -= 1
-                if pending[parent] == 0:
-                    ready.append(parent)
+                data = parent.data
+                if g.shape != data.shape:
+                    try:
+                        g = unbroadcast(g, data.shape)
+                    except ValueError as err:
+                        raise RuntimeError(f"op {ctx.name!r} returned a bad gradient: {err}") from None
+                if g.dtype is not data.dtype and g.dtype != data.dtype:
+                    g = g.astype(data.dtype)
+                if anomaly:
+                    _check_finite(g, ctx, "backward (vjp)")
+                parent_ctx = parent._ctx
+                if parent_ctx is not None:
+                    # NOTE: the gradient waiting for a node lives on its op (`_grad`), not in a dict.
+                    if parent_ctx._grad is None:
+                        parent_ctx._grad = g
+                        heappush(heap, (parent_ctx._seq, parent))
+                    else:
+                        parent_ctx._grad = parent_ctx._grad + g
+                elif parent._requires_grad:
+                    if parent in leaves:
+                        leaves[parent] = leaves[parent] + g
+                    elif g is grad_out or g.base is not None:
+                        # NOTE: a pass-through gradient (add, reshape) may be the very array another
+                        # input receives; copy it before it becomes a `.grad` the user can edit.
+                        leaves[parent] = g.copy()
+                    else:
+                        leaves[parent] = g
+    except BaseException:
+        for _, t in heap:
+            t._ctx._grad = None
+        raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return leaves
 
 
 def accumulate(leaves: dict) -> None:
-    """Add each collected gradient into its leaf's `.grad` (PyTorch accumulates, never assigns)."""
-    for leaf, g in leaves.items():
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    """Add each collected gradient into its tensor's `.grad` (PyTorch accumulates, never assigns)."""
+    for t, g in leaves.items():
+        t.grad = g if t.grad is None else t.grad + g

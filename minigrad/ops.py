@@ -14,6 +14,7 @@ Docstrings use PyTorch's derivatives.yaml vocabulary: out = f(x); grad_x = ... .
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ class Op:
         ...     def vjp(self, g): (x,) = self._saved; return (3 * x**2 * g,)
     """
 
-    __slots__ = ("_saved", "_parents", "needs_input_grad", "_trace")
+    __slots__ = ("_saved", "_parents", "needs_input_grad", "_seq", "_grad", "_trace")
     name = "op"
     formulas: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
@@ -246,7 +247,15 @@ class ReLU(Op):
 
     def vjp(self, g):
         (out,) = self._saved
-        # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does.
+        # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does. On big
+        # arrays the mask product is 3x faster than np.where (0.5 ms of a 3 ms step at 128x512),
+        # but turns an inf grad_out at a masked entry (sqrt(relu(x)) at 0) into NaN where torch
+        # gives 0; a NaN in its sum sends those rare cases back to np.where.
+        if g.size >= 4096:
+            with np.errstate(invalid="ignore"):
+                grad = g * (out > 0)
+            if not math.isnan(np.add.reduce(grad, None)):
+                return (grad,)
         return (np.where(out <= 0, 0, g),)
 
 

@@ -77,23 +77,37 @@ class SGD(Optimizer):
         _check(momentum >= 0 and math.isfinite(momentum), f"momentum must be a finite number >= 0, got {momentum!r}")
         self.momentum = momentum
         self.buffers: list[np.ndarray | None] = [None] * len(self.params)
+        self._lr_arrays: list[np.ndarray] = []
+        self._lr_arrays_for: float | None = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
+        if self.momentum:
+            self._step_momentum()
+            return
+        # NOTE: lr as a 0-d array of the parameter's dtype: numpy multiplies by it about twice as
+        # fast as by a Python float, with the same float32 result. Rebuilt if `lr` was changed.
+        if self._lr_arrays_for != self.lr:
+            self._lr_arrays = [np.asarray(self.lr, dtype=p.data.dtype) for p in self.params]
+            self._lr_arrays_for = self.lr
+        for p, lr in zip(self.params, self._lr_arrays):
+            g = p.grad
+            if g is not None:
+                p.data -= lr * g
+
+    def _step_momentum(self) -> None:
         lr, momentum = self.lr, self.momentum
         for i, p in enumerate(self.params):
             g = p.grad
             if g is None:
                 continue
-            if momentum:
-                buf = self.buffers[i]
-                if buf is None:
-                    buf = self.buffers[i] = g.copy()
-                else:
-                    buf *= momentum
-                    buf += g
-                g = buf
-            p.data -= lr * g
+            buf = self.buffers[i]
+            if buf is None:
+                buf = self.buffers[i] = g.copy()
+            else:
+                buf *= momentum
+                buf += g
+            p.data -= lr * buf
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum})"

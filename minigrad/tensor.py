@@ -2,7 +2,7 @@
 
 Every operator on a Tensor calls one op from `ops.py` through `_unary` or `_binary`, which run
 the op's forward on the arrays and, when grad mode is on and some input requires grad, link the
-output to the op and the op to its inputs (`_link`). That link is the whole computation graph.
+output to the op and the op to its inputs. That link is the whole computation graph.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import engine
-from .engine import MODE
+from .engine import MODE, next_seq
 from .ops import (
     Add, Div, Exp, Index, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
     Transpose,
@@ -82,11 +82,30 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
 
     Python numbers take `like`'s dtype, so `x * 2.0` stays float32 as in PyTorch.
     """
-    if type(value) is Tensor or isinstance(value, Tensor):
+    if isinstance(value, Tensor):
         return value
     if isinstance(value, numbers.Real):
-        return _wrap(np.asarray(value, dtype=like.data.dtype))
+        key = (value, like.data.dtype.char)
+        constant = _CONSTANTS.get(key)
+        if constant is None:
+            array = np.array(value, dtype=like.data.dtype)
+            array.flags.writeable = False
+            constant = _wrap(array)
+            if value and len(_CONSTANTS) < 256:
+                _CONSTANTS[key] = constant
+        return constant
     return _wrap(_as_array(value, copy=False))
+
+
+# NOTE: Python numbers in ops (x * 2.0) become read-only 0-d constant Tensors; reusing them saves
+# an array and a Tensor per op. Zero is not cached, so -0.0 never comes back as 0.0.
+_CONSTANTS: dict[tuple[Any, str], "Tensor"] = {}
+
+
+# NOTE: _unary and _binary spell out the same few lines instead of calling shared helpers: this is
+# the hot path of every op, and each Python call saved is about 10% of an op's bookkeeping.
+# Recording an op is the block under `if ... grad_enabled`: output -> op -> inputs, with a
+# sequence number that orders ops for backward. That link is the whole graph.
 
 
 def _unary(op_cls: type[Op], x: "Tensor", *args: Any) -> "Tensor":
@@ -96,7 +115,23 @@ def _unary(op_cls: type[Op], x: "Tensor", *args: Any) -> "Tensor":
         data = op.forward(x.data, *args)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, (x,), err) from None
-    return _link(op, (x,), data, (x._requires_grad,))
+    out = _new(Tensor)
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = out.name = None
+    out._retains_grad = False
+    if x._requires_grad and MODE.grad_enabled:
+        op._parents = (x,)
+        op.needs_input_grad = _NEEDS_X
+        op._seq = next_seq()
+        op._grad = None
+        out._requires_grad = True
+        out._ctx = op
+        if MODE.detect_anomaly:
+            _watch(op, data)
+    else:
+        out._requires_grad = False
+        out._ctx = None
+    return out
 
 
 def _binary(op_cls: type[Op], x: "Tensor", y: "Tensor") -> "Tensor":
@@ -106,32 +141,34 @@ def _binary(op_cls: type[Op], x: "Tensor", y: "Tensor") -> "Tensor":
         data = op.forward(x.data, y.data)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, (x, y), err) from None
-    return _link(op, (x, y), data, (x._requires_grad, y._requires_grad))
-
-
-def _link(op: Op, inputs: tuple["Tensor", ...], data: Any, needs: tuple[bool, ...]) -> "Tensor":
-    """Wrap an op's output array and, when grad mode is on and some input needs a gradient,
-    connect output -> op -> inputs. That connection is the recorded graph."""
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
     out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    out.name = None
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = out.name = None
     out._retains_grad = False
-    if True in needs and MODE.grad_enabled:
-        op._parents = inputs
-        op.needs_input_grad = needs
-        op._trace = None
+    if (x._requires_grad or y._requires_grad) and MODE.grad_enabled:
+        op._parents = (x, y)
+        op.needs_input_grad = _NEEDS[x._requires_grad, y._requires_grad]
+        op._seq = next_seq()
+        op._grad = None
         out._requires_grad = True
         out._ctx = op
         if MODE.detect_anomaly:
-            op._trace = _caller()
-            engine._check_finite(data, op, "forward")
+            _watch(op, data)
     else:
         out._requires_grad = False
         out._ctx = None
     return out
+
+
+# needs_input_grad tuples, shared rather than built per op.
+_NEEDS_X = (True,)
+_NEEDS = {(a, b): (a, b) for a in (True, False) for b in (True, False)}
+
+
+def _watch(op: Op, data: np.ndarray) -> None:
+    """Under detect_anomaly: remember where the op was called and check its output is finite."""
+    op._trace = _caller()
+    engine._check_finite(data, op, "forward")
 
 
 def _op_error(op: Op, inputs: tuple["Tensor", ...], err: Exception) -> Exception:
@@ -332,7 +369,9 @@ class Tensor:
                     f"{self.shape}; reduce it (e.g. .sum() or .mean()) or pass backward(grad=...) "
                     "with an array of that shape"
                 )
-            grad = np.array(1, self.data.dtype).reshape(self.data.shape)
+            grad = np.array(1, self.data.dtype)
+            if self.data.ndim:
+                grad = grad.reshape(self.data.shape)
         else:
             grad = _as_array(grad, self.data.dtype)
             if grad.shape != self.data.shape:
@@ -487,7 +526,7 @@ def _axis(axis: Any) -> Any:
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """A Tensor sharing memory with a floating ndarray (as torch.from_numpy); no copy."""
-    if type(array) is not np.ndarray or array.dtype not in _FLOAT_DTYPES:
+    if type(array) is not np.ndarray or array.dtype.char not in "efd":
         if not isinstance(array, np.ndarray):
             raise TypeError(f"from_numpy() needs an ndarray, got {type(array).__name__}")
         _as_dtype(array.dtype)

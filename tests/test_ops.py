@@ -360,3 +360,13 @@ def test_relu_blocks_an_infinite_gradient_at_an_inactive_unit(torch) -> None:
     (t.relu() ** 0.5).sum().backward()
     np.testing.assert_array_equal(x.grad, t.grad.numpy())
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.25])
+
+
+def test_relu_blocks_an_infinite_gradient_on_a_big_array_too() -> None:
+    """Big arrays take the mask-product path; an inf at a masked entry must still give 0, not NaN."""
+    x = Tensor(np.r_[-np.ones(5000), 0.0, 4.0], requires_grad=True, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        (x.relu() ** 0.5).sum().backward()
+    assert not np.isnan(x.grad).any()
+    np.testing.assert_array_equal(x.grad[-3:], [0.0, 0.0, 0.25])
+    assert (x.grad[:-1] == 0).all()

@@ -1,8 +1,13 @@
-"""The benchmark workloads, written once per implementation: minigrad, numpy-hand and PyTorch eager.
+"""The benchmark workloads, written once per implementation: minigrad, numpy-hand, numpy-fused and PyTorch eager.
 
-Every builder takes the same float32 initial weights (one (W, b) pair per layer, W stored (in, out)
-as minigrad's nn.Linear does) and returns a step function `step(x, y) -> loss` that runs one
-forward, backward and SGD update on numpy arrays x, y. `step_runner` and `epoch_runner` turn a
+numpy-hand is the baseline the targets use: the recorded graph's math op for op, written plainly
+by hand with no graph, as examples/numpy_network.py writes it. numpy-fused is a tighter hand
+version (in-place ops, a fused np.vdot loss) that no graph engine can match, kept for information;
+it has MLP workloads only, so CHAIN_BUILDERS has no entry for it.
+
+Every MLP builder takes the same float32 initial weights (one (W, b) pair per layer, W stored
+(in, out) as minigrad's nn.Linear does) and returns a step function `step(x, y) -> loss` that runs
+one forward, backward and SGD update on numpy arrays x, y. `step_runner` and `epoch_runner` turn a
 step function into the zero-argument callables the timer calls. minigrad and torch are imported
 only inside their builders, so a process that benchmarks numpy alone never loads them (this
 keeps the W5 RSS numbers of each implementation clean).
@@ -18,7 +23,7 @@ import numpy as np
 
 from minigrad.datasets import load_fare, minibatches
 
-IMPLS = ("minigrad", "numpy-hand", "torch")
+IMPLS = ("minigrad", "numpy-hand", "numpy-fused", "torch")
 DTYPE = np.float32
 TITANIC_SIZES = (3, 4, 1)
 TITANIC_LR = 0.05
@@ -116,7 +121,43 @@ def _load(target: np.ndarray, source: np.ndarray, what: str) -> None:
 
 
 def numpy_mlp(weights: Weights, lr: float) -> StepFn:
-    """The same network by hand: forward, chain-rule backward and in-place SGD, no graph."""
+    """The recorded graph's math by hand, as examples/numpy_network.py writes it, for any number of layers."""
+    params = [(w.copy(), b.copy()) for w, b in weights]
+    last = len(params) - 1
+
+    def step(X: np.ndarray, Y: np.ndarray) -> Any:
+        Hs, Zs = [], []
+        H = X
+        for i, (W, b) in enumerate(params):
+            Hs.append(H)
+            Z = H @ W + b
+            Zs.append(Z)
+            if i < last:
+                H = np.maximum(Z, 0)
+        Yhat = Z
+        D = Yhat - Y
+        loss = np.mean(D ** 2)
+        dYhat = 2 * D / Yhat.size
+        grads = []
+        dZ = dYhat
+        for i in range(last, -1, -1):
+            W, _ = params[i]
+            dW = Hs[i].T @ dZ
+            db = dZ.sum(axis=0)
+            grads.append((dW, db))
+            if i:
+                dH = dZ @ W.T
+                dZ = dH * (Zs[i - 1] > 0)
+        for (W, b), (dW, db) in zip(params, reversed(grads)):
+            W -= lr * dW
+            b -= lr * db
+        return loss
+
+    return step
+
+
+def numpy_fused_mlp(weights: Weights, lr: float) -> StepFn:
+    """numpy-hand tightened: in-place bias add, ReLU and gradient scaling, loss fused with np.vdot."""
     params = [(w.copy(), b.copy()) for w, b in weights]
     last = len(params) - 1
 
@@ -175,6 +216,7 @@ def torch_mlp(weights: Weights, lr: float) -> StepFn:
 MLP_BUILDERS: dict[str, Callable[[Weights, float], StepFn]] = {
     "minigrad": minigrad_mlp,
     "numpy-hand": numpy_mlp,
+    "numpy-fused": numpy_fused_mlp,
     "torch": torch_mlp,
 }
 

@@ -212,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
     data = load_fare()
+    if data.dropped_rows:
+        print(f"dropped {data.dropped_rows} passenger(s) without a fare: {'; '.join(data.dropped_names)}")
     print(
         f"{len(data.X_train)} train / {len(data.X_test)} test passengers, features {', '.join(data.feature_names)}; "
         f"{args.optimizer} lr {args.lr}, batch size {args.batch_size}, seed {args.seed}"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from xml.etree import ElementTree
 
 import pytest
 
@@ -44,7 +45,16 @@ def test_one_epoch_writes_loss_csv_and_prints_the_rmse(tmp_path: Path, capsys) -
     assert 0 < train_loss < 2 and 0 < test_loss < 2
     assert f"epoch  1  train loss {train_loss:.4f}  test loss {test_loss:.4f}" in out
     assert RMSE_LINE.search(out)
-    assert "computation_graph.svg" in out and "network.svg" in out
+    assert "dropped 1 passenger(s) without a fare: Storey, Mr. Thomas" in out
+    out_dir = tmp_path / "new" / "dir"
+    for name in ("computation_graph.svg", "network.svg"):
+        svg = ElementTree.parse(out_dir / name).getroot()
+        assert svg.tag.endswith("svg") and f"wrote {out_dir / name}" in out
+    graph_text = (out_dir / "computation_graph.svg").read_text(encoding="utf-8")
+    for shape in ("1046×3", "3×4", "1046×4", "4×1", "1046×1"):
+        assert shape in graph_text
+    backprop = (out_dir / "backprop.md").read_text(encoding="utf-8")
+    assert "dL/dW1 = Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])" in backprop
 
 
 def test_default_run_beats_the_mean_baseline_and_shows_passengers(tmp_path: Path, capsys) -> None:

@@ -9,13 +9,12 @@ import re
 
 import numpy as np
 import pytest
+from helpers import titanic_net
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minigrad import Tensor, manual_seed, nn
-from minigrad.datasets import load_fare
-from minigrad.explain import BackwardExplanation, FormulaError, explain_backward
-from minigrad.tensor import from_numpy
+from minigrad import Tensor
+from minigrad.explain import BackwardExplanation, explain_backward
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -65,10 +64,7 @@ def mlp(widths: list[int], activations: list[str], n: int = 7, seed: int = 0, bi
 
 @pytest.fixture(scope="module")
 def titanic():
-    data = load_fare(dtype=np.float64)
-    manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.ReLU(), nn.Linear(4, 1, dtype=np.float64))
-    loss = nn.MSELoss()(model(from_numpy(data.X_train)), data.y_train)
+    model, loss = titanic_net()
     expl = explain_backward(loss, params=model)
     loss.backward()
     return model, loss, expl

@@ -6,28 +6,16 @@ a loss or a parameter is a gradient that one of them gets wrong. minigrad's Line
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from helpers import load_example
 
 from minigrad import Tensor, manual_seed, nn
 from minigrad.datasets import FareData, load_fare, minibatches
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EPOCHS, LR, BATCH_SIZE, SEED = 10, 0.05, 32, 0
-
-
-def load_example(stem: str) -> ModuleType:
-    """Import a script from examples/ (not a package) by file path."""
-    spec = importlib.util.spec_from_file_location(f"examples_{stem}", EXAMPLES / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
 
 
 numpy_network = load_example("numpy_network")

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
+from helpers import load_example
 
 from minigrad.datasets import FareData, load_fare
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "numpy_network.py"
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-def load_example(path: Path) -> ModuleType:
-    """Import a script from examples/ (not a package) by file path."""
-    spec = importlib.util.spec_from_file_location(f"examples_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ex = load_example(EXAMPLE)
+ex = load_example("numpy_network")
 
 
 @pytest.fixture(scope="module")

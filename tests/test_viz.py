@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from helpers import titanic_net
 
 from minigrad import Tensor, manual_seed, nn
-from minigrad.datasets import load_fare
 from minigrad.naming import forward_order
 from minigrad.scheme import draw_network, network_layers
 from minigrad.tensor import from_numpy
@@ -59,10 +59,7 @@ def renderer_available(name: str) -> None:
 @pytest.fixture(scope="module")
 def titanic():
     """The exercise's 3 -> 4 (ReLU) -> 1 net on the 1046 training passengers, after one backward."""
-    data = load_fare(dtype=np.float64)
-    manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.ReLU(), nn.Linear(4, 1, dtype=np.float64))
-    loss = nn.MSELoss()(model(from_numpy(data.X_train)), data.y_train)
+    model, loss = titanic_net()
     loss.backward()
     return model, loss
 

@@ -1,6 +1,6 @@
 """minigrad: reverse-mode autograd on numpy, small enough to read, exact enough to match PyTorch."""
 from . import datasets, nn, optim
-from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
 from .tensor import Tensor, from_numpy

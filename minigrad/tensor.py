@@ -14,7 +14,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import engine
-from .engine import MODE, next_seq
+from .engine import next_seq
+from .grad_mode import MODE
 from .ops import (
     Add, Div, Exp, Index, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
     Transpose,

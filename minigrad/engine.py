@@ -80,15 +80,15 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
         return {root: grad.copy()}
     leaves: dict = {}
     root._ctx._grad = grad
-    heap = [(root._ctx._seq, root)]
+    heap: list = []
+    node, held = root, None
     anomaly = MODE.detect_anomaly
     # NOTE: the sweep makes no reference cycles, so the cyclic GC has nothing to find here; with it
     # off, a 100,000-op backward no longer rescans the whole graph every few thousand allocations.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        while heap:
-            node = heappop(heap)[1]
+        while node is not None:
             ctx = node._ctx
             grad_out = ctx._grad
             ctx._grad = None
@@ -99,6 +99,7 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
             input_grads = ctx.vjp(grad_out)
             if not retain_graph:
                 ctx._saved = None
+            held = None
             for parent, g in zip(ctx._parents, input_grads):
                 if g is None:
                     continue
@@ -115,11 +116,14 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                 parent_ctx = parent._ctx
                 if parent_ctx is not None:
                     # NOTE: the gradient waiting for a node lives on its op (`_grad`), not in a dict.
-                    if parent_ctx._grad is None:
-                        parent_ctx._grad = g
-                        heappush(heap, (parent_ctx._seq, parent))
-                    else:
+                    if parent_ctx._grad is not None:
                         parent_ctx._grad = parent_ctx._grad + g
+                        continue
+                    parent_ctx._grad = g
+                    if held is None and not heap:
+                        held = parent
+                    else:
+                        heappush(heap, (parent_ctx._seq, parent))
                 elif parent._requires_grad:
                     if parent in leaves:
                         leaves[parent] = leaves[parent] + g
@@ -129,9 +133,18 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                         leaves[parent] = g.copy()
                     else:
                         leaves[parent] = g
+            # NOTE: in a chain (the common case) the one new pending node is the next one; only
+            # when several are pending does the heap pick the newest. Skipping it there saves
+            # about a tenth of a small network's backward.
+            if held is not None and heap:
+                heappush(heap, (held._ctx._seq, held))
+                held = None
+            node = held if held is not None else (heappop(heap)[1] if heap else None)
     except BaseException:
         for _, t in heap:
             t._ctx._grad = None
+        if held is not None:
+            held._ctx._grad = None
         raise
     finally:
         if gc_was_enabled:

@@ -233,8 +233,10 @@ class Sequential(Module):
             setattr(self, name, module)
 
     def forward(self, x: Any) -> Any:
+        # NOTE: calls each layer's forward directly, skipping Module.__call__ (a Python call per
+        # layer per step); Module.__call__ adds nothing else, so the result is the same.
         for module in self._modules.values():
-            x = module(x)
+            x = module.forward(x)
         return x
 
     def __getitem__(self, index: int) -> Module:

@@ -148,7 +148,7 @@ def _binary(op_cls: type[Op], x: "Tensor", y: "Tensor") -> "Tensor":
     out._retains_grad = False
     if (x._requires_grad or y._requires_grad) and MODE.grad_enabled:
         op._parents = (x, y)
-        op.needs_input_grad = _NEEDS[x._requires_grad, y._requires_grad]
+        op.needs_input_grad = (x._requires_grad, y._requires_grad)
         op._seq = next_seq()
         op._grad = None
         out._requires_grad = True
@@ -161,9 +161,7 @@ def _binary(op_cls: type[Op], x: "Tensor", y: "Tensor") -> "Tensor":
     return out
 
 
-# needs_input_grad tuples, shared rather than built per op.
-_NEEDS_X = (True,)
-_NEEDS = {(a, b): (a, b) for a in (True, False) for b in (True, False)}
+_NEEDS_X = (True,)  # needs_input_grad of every recorded one-input op
 
 
 def _watch(op: Op, data: np.ndarray) -> None:

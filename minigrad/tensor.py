@@ -89,9 +89,7 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
         key = (value, like.data.dtype.char)
         constant = _CONSTANTS.get(key)
         if constant is None:
-            array = np.array(value, dtype=like.data.dtype)
-            array.flags.writeable = False
-            constant = _wrap(array)
+            constant = _wrap(_read_only(np.array(value, dtype=like.data.dtype)))
             if value and len(_CONSTANTS) < 256:
                 _CONSTANTS[key] = constant
         return constant
@@ -101,6 +99,13 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
 # NOTE: Python numbers in ops (x * 2.0) become read-only 0-d constant Tensors; reusing them saves
 # an array and a Tensor per op. Zero is not cached, so -0.0 never comes back as 0.0.
 _CONSTANTS: dict[tuple[Any, str], "Tensor"] = {}
+_ONES: dict[str, np.ndarray] = {}  # the implicit d out / d out = 1 of backward(), per dtype
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """Mark a shared array read-only, so no one can change it for every other user."""
+    array.flags.writeable = False
+    return array
 
 
 # NOTE: _unary and _binary spell out the same few lines instead of calling shared helpers: this is
@@ -368,7 +373,9 @@ class Tensor:
                     f"{self.shape}; reduce it (e.g. .sum() or .mean()) or pass backward(grad=...) "
                     "with an array of that shape"
                 )
-            grad = np.array(1, self.data.dtype)
+            grad = _ONES.get(self.data.dtype.char)
+            if grad is None:
+                grad = _ONES[self.data.dtype.char] = _read_only(np.array(1, self.data.dtype))
             if self.data.ndim:
                 grad = grad.reshape(self.data.shape)
         else:

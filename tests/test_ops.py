@@ -370,3 +370,16 @@ def test_relu_blocks_an_infinite_gradient_on_a_big_array_too() -> None:
     assert not np.isnan(x.grad).any()
     np.testing.assert_array_equal(x.grad[-3:], [0.0, 0.0, 0.25])
     assert (x.grad[:-1] == 0).all()
+
+
+def test_relu_gradient_on_a_big_array_matches_torch() -> None:
+    """Big arrays with a finite grad_out take the mask-product path; it must equal torch's threshold_backward."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    data = np.where(rng.random((64, 40)) < 0.1, 0.0, rng.normal(size=(64, 40)))  # some exact zeros
+    upstream = rng.normal(size=(64, 40))
+    x = Tensor(data, requires_grad=True)
+    x.relu().backward(upstream)
+    t = torch.tensor(data, requires_grad=True)
+    t.relu().backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())

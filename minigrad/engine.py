@@ -1,8 +1,8 @@
 """The backward pass: broadcast reduction and the iterative reverse-mode sweep.
 
-A Tensor produced by an op holds that op in `_ctx`; the op holds its input Tensors in
-`_parents` and a sequence number `_seq` that orders ops by creation. `backward` walks the graph
-from the root in reverse creation order, which is a reverse topological order, so a node's
+A Tensor produced by an op is that op's node: it holds the op in `_op`, its input Tensors in
+`_x` and `_y`, and a sequence number `_seq` that orders nodes by creation. `backward` walks the
+graph from the root in reverse creation order, which is a reverse topological order, so a node's
 gradient is complete, summed over every consumer, before its own VJP runs. No recursion: a
 100,000-op chain costs a loop, not a stack overflow.
 """
@@ -53,11 +53,11 @@ _FREED = (
 )
 
 
-def _check_finite(array: np.ndarray, ctx: Any, where: str) -> None:
+def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
     if not np.isfinite(array).all():
-        trace = getattr(ctx, "_trace", None)
+        trace = getattr(node, "_trace", None)
         origin = f"; the op was created at {trace}" if trace else ""
-        raise RuntimeError(f"detect_anomaly: op {ctx.name!r} produced NaN or inf in its {where}{origin}")
+        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
 
 
 def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
@@ -76,10 +76,10 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
     recorded, and an op is always recorded after the ops that made its inputs, so by the time
     the heap hands out a node, every consumer of it has already added its share to its gradient.
     """
-    if root._ctx is None:
+    if root._op is None:
         return {root: grad.copy()}
     leaves: dict = {}
-    root._ctx._grad = grad
+    root._pending = grad
     heap: list = []
     node, held = root, None
     anomaly = MODE.detect_anomaly
@@ -89,22 +89,22 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
     gc.disable()
     try:
         while node is not None:
-            ctx = node._ctx
-            grad_out = ctx._grad
-            ctx._grad = None
-            if ctx._saved is None:
-                raise RuntimeError(_FREED.format(op=ctx.name))
+            op = node._op
+            grad_out = node._pending
+            node._pending = None
+            if node._saved is None:
+                raise RuntimeError(_FREED.format(op=op.name))
             if node._retains_grad:
                 leaves[node] = grad_out.copy()
-            input_grads = ctx.vjp(grad_out)
+            input_grads = op.vjp(node, grad_out)
             if not retain_graph:
-                ctx._saved = None
+                node._saved = None
             if anomaly:
                 for g in input_grads:
                     if g is not None:
-                        _check_finite(g, ctx, "backward (vjp)")
+                        _check_finite(g, node, "backward (vjp)")
             held = None
-            for parent, g in zip(ctx._parents, input_grads):
+            for parent, g in zip((node._x, node._y), input_grads):
                 if g is None:
                     continue
                 data = parent.data
@@ -112,20 +112,19 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                     try:
                         g = unbroadcast(g, data.shape)
                     except ValueError as err:
-                        raise RuntimeError(f"op {ctx.name!r} returned a bad gradient: {err}") from None
+                        raise RuntimeError(f"op {op.name!r} returned a bad gradient: {err}") from None
                 if g.dtype is not data.dtype and g.dtype != data.dtype:
                     g = g.astype(data.dtype)
-                parent_ctx = parent._ctx
-                if parent_ctx is not None:
-                    # NOTE: the gradient waiting for a node lives on its op (`_grad`), not in a dict.
-                    if parent_ctx._grad is not None:
-                        parent_ctx._grad = parent_ctx._grad + g
+                if parent._op is not None:
+                    # NOTE: the gradient waiting for a node lives on the node (`_pending`), not in a dict.
+                    if parent._pending is not None:
+                        parent._pending = parent._pending + g
                         continue
-                    parent_ctx._grad = g
+                    parent._pending = g
                     if held is None and not heap:
                         held = parent
                     else:
-                        heappush(heap, (parent_ctx._seq, parent))
+                        heappush(heap, (parent._seq, parent))
                 elif parent._requires_grad:
                     if parent in leaves:
                         leaves[parent] = leaves[parent] + g
@@ -139,14 +138,14 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
             # when several are pending does the heap pick the newest. Skipping it there saves
             # about a tenth of a small network's backward.
             if held is not None and heap:
-                heappush(heap, (held._ctx._seq, held))
+                heappush(heap, (held._seq, held))
                 held = None
             node = held if held is not None else (heappop(heap)[1] if heap else None)
     except BaseException:
         for _, t in heap:
-            t._ctx._grad = None
+            t._pending = None
         if held is not None:
-            held._ctx._grad = None
+            held._pending = None
         raise
     finally:
         if gc_was_enabled:

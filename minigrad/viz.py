@@ -153,16 +153,15 @@ def graph_description(
         return f"n{len(nodes)}"
 
     for t in info.order:
-        ctx = t._ctx
         op_id = None
-        if ctx is not None:
+        if t._op is not None:
             op_id = new_id()
-            nodes.append(GraphNode(op_id, "op", _op_label(ctx), "op", cluster=boxes.get(("op", t))))
-            for i, p in enumerate(ctx._parents):
+            nodes.append(GraphNode(op_id, "op", _op_label(t), "op", cluster=boxes.get(("op", t))))
+            for i, p in enumerate(t._parents):
                 edges.append(GraphEdge(ids[p], op_id, format_shape(p.shape)))
             if grad_edges:
-                for i, p in enumerate(ctx._parents):
-                    if ctx.needs_input_grad[i]:
+                for i, p in enumerate(t._parents):
+                    if t._needs_input_grad[i]:
                         label = f"{info.differential(p)} {format_shape(p.shape)}"
                         edges.append(GraphEdge(op_id, ids[p], label, "grad"))
         ids[t] = new_id()
@@ -270,14 +269,14 @@ def _escape(text: str) -> str:
     return text
 
 
-def _op_label(ctx: Any) -> str:
+def _op_label(t: Tensor) -> str:
     """matmul, add, ...; with the arguments that change what the op does: sum(axis=0), pow(3)."""
-    params = ctx.param_values()
-    if ctx.name in ("sum", "mean") and params.get("axis") is not None:
-        return f"{ctx.name}(axis={params['axis']}{', keepdims' if params.get('keepdims') else ''})"
-    if ctx.name == "pow":
+    name, params = t._op.name, t._op.param_values(t)
+    if name in ("sum", "mean") and params.get("axis") is not None:
+        return f"{name}(axis={params['axis']}{', keepdims' if params.get('keepdims') else ''})"
+    if name == "pow":
         return f"pow({format_number(params['exponent'])})"
-    return ctx.name
+    return name
 
 
 def _values(array: np.ndarray) -> str:
@@ -399,7 +398,7 @@ def tensor_mimebundle(t: Tensor, include: Any = None, exclude: Any = None) -> di
     are left to `save_svg`.
     """
     bundle = {"text/plain": repr(t)}
-    if t._ctx is None:
+    if t._op is None:
         return bundle
     try:
         desc = graph_description(t)

@@ -121,12 +121,12 @@ def check(request: pytest.FixtureRequest) -> Callable[..., None]:
     return check_gradcheck
 
 
-def attached_ops(*tensors: Tensor) -> list[ops.Op]:
-    """Every live op that has one of `tensors` as an input (a scan of the heap)."""
+def attached_ops(*tensors: Tensor) -> list[Tensor]:
+    """Every live op node (a tensor made by a recorded op) that has one of `tensors` as an input."""
     return [
         o
         for o in gc.get_objects()
-        if issubclass(type(o), ops.Op) and any(p is t for p in (getattr(o, "_parents", None) or ()) for t in tensors)
+        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in o._parents for t in tensors)
     ]
 
 
@@ -143,29 +143,30 @@ class Snapshot:
 
     @staticmethod
     def _state(t: Tensor) -> dict[str, Any]:
-        ctx = t._ctx
         return {
             "data": t.data,
             "values": t.data.copy(),
             "grad": t.grad,
             "grad_values": None if t.grad is None else t.grad.copy(),
             "requires_grad": t.requires_grad,
-            "ctx": ctx,
-            "parents": None if ctx is None else ctx._parents,
-            "saved": None if ctx is None else ctx._saved,
+            "op": t._op,
+            "parents": t._parents,
+            "saved": None if t._op is None else t._saved,
         }
 
     def assert_unchanged(self) -> None:
         for i, (t, old) in enumerate(zip(self.tensors, self.before)):
             new = self._state(t)
-            for key in ("data", "grad", "ctx", "parents", "saved"):
+            for key in ("data", "grad", "op", "saved"):
                 assert new[key] is old[key], f"tensor {i}: {key} was replaced"
+            assert len(new["parents"]) == len(old["parents"]), f"tensor {i}: inputs changed"
+            assert all(a is b for a, b in zip(new["parents"], old["parents"])), f"tensor {i}: inputs changed"
             assert new["requires_grad"] == old["requires_grad"], f"tensor {i}: requires_grad changed"
             np.testing.assert_array_equal(new["values"], old["values"], err_msg=f"tensor {i}: data changed")
             if old["grad_values"] is not None:
                 np.testing.assert_array_equal(t.grad, old["grad_values"], err_msg=f"tensor {i}: grad changed")
         new_ops = [o for o in attached_ops(*self.tensors) if not any(o is p for p in self.ops)]
-        assert not new_ops, f"ops were attached to the graph: {[o.name for o in new_ops]}"
+        assert not new_ops, f"ops were attached to the graph: {[o.op for o in new_ops]}"
 
 
 @pytest.fixture(scope="session")

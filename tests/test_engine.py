@@ -285,14 +285,14 @@ def test_non_scalar_backward_without_gradient_names_scalar_outputs(snapshot) -> 
 # ---------------------------------------------------------------- memory
 
 
-def graph_ops(root: Tensor) -> list[ops.Op]:
-    """Every op reachable from root (iteratively)."""
+def graph_ops(root: Tensor) -> list[Tensor]:
+    """Every op node (a tensor made by a recorded op) reachable from root (iteratively)."""
     found, stack = [], [root]
     while stack:
-        ctx = stack.pop()._ctx
-        if ctx is not None and not any(ctx is o for o in found):
-            found.append(ctx)
-            stack.extend(ctx._parents)
+        node = stack.pop()
+        if node._op is not None and not any(node is o for o in found):
+            found.append(node)
+            stack.extend(node._parents)
     return found
 
 
@@ -308,15 +308,15 @@ def test_backward_drops_saved_arrays_unless_retain_graph() -> None:
 class MaskedReLU(ops.ReLU):
     """ReLU that saves a private mask: an array nothing but `_saved` holds, so its life is observable."""
 
-    __slots__ = ()
-
-    def forward(self, x):
+    @staticmethod
+    def forward(ctx, x):
         mask = x > 0
-        self._saved = (mask,)
+        ctx._saved = (mask,)
         return x * mask
 
-    def vjp(self, g):
-        (mask,) = self._saved
+    @staticmethod
+    def vjp(ctx, g):
+        (mask,) = ctx._saved
         return (g * mask,)
 
 
@@ -329,7 +329,7 @@ def test_backward_releases_saved_arrays_while_the_loss_lives(retain_graph, apply
     """
     x = Tensor(np.linspace(-1, 1, 6), requires_grad=True)
     loss = apply_op(MaskedReLU, x).sum()
-    mask = weakref.ref(loss._ctx._parents[0]._ctx._saved[0])
+    mask = weakref.ref(loss._parents[0]._saved[0])
     loss.backward(retain_graph=retain_graph)
     gc.collect()
     assert (mask() is None) is not retain_graph
@@ -337,7 +337,7 @@ def test_backward_releases_saved_arrays_while_the_loss_lives(retain_graph, apply
 
 
 def test_dropping_the_loss_frees_the_graph_without_the_cycle_collector() -> None:
-    """Ops hold their inputs, never their output: no reference cycle (micrograd's closure has one)."""
+    """A node holds its inputs, never its consumers: no reference cycle (micrograd's closure has one)."""
     x = Tensor(np.ones(4), requires_grad=True)
     h = x * 2
     e = h.exp()
@@ -393,10 +393,9 @@ def test_without_detect_anomaly_the_inf_reaches_the_gradient() -> None:
 class WrongMul(ops.Mul):
     """Mul with grad_x = grad_out * y + 1: the kind of slip gradcheck exists to catch."""
 
-    __slots__ = ()
-
-    def vjp(self, g):
-        grad_x, grad_y = super().vjp(g)
+    @staticmethod
+    def vjp(ctx, g):
+        grad_x, grad_y = ops.Mul.vjp(ctx, g)
         return grad_x + 1, grad_y
 
 

@@ -15,20 +15,18 @@ from minigrad import GradcheckError, Tensor, gradcheck, ops
 class SquareTimesThree(ops.Square):
     """out = x**2 with grad_x = 3 * x * grad_out: wrong everywhere x != 0."""
 
-    __slots__ = ()
-
-    def vjp(self, g):
-        (x,) = self._saved
+    @staticmethod
+    def vjp(ctx, g):
+        (x,) = ctx._saved
         return (3 * x * g,)
 
 
 class MulWrongAtOneElementOfY(ops.Mul):
     """Mul whose grad_y is off by 1 at y[1, 2] only."""
 
-    __slots__ = ()
-
-    def vjp(self, g):
-        grad_x, grad_y = super().vjp(g)
+    @staticmethod
+    def vjp(ctx, g):
+        grad_x, grad_y = ops.Mul.vjp(ctx, g)
         if grad_y is not None:
             grad_y = np.broadcast_to(grad_y, (2, 3)).copy()
             grad_y[1, 2] += 1.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from itertools import product
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
@@ -174,15 +175,15 @@ def test_gradients(row: Row, shapes: Shapes, random_array: Callable, check: Call
     check(row.fn, inputs(row, shapes, random_array), row.torch_fn)
 
 
-def applied_op(row: Row, arrays: list[np.ndarray]) -> tuple[ops.Op, list[np.ndarray]]:
-    """The `row.op` instance that `row.fn` records, nearest the output, and the arrays it was
+def applied_op(row: Row, arrays: list[np.ndarray]) -> tuple[Tensor, list[np.ndarray]]:
+    """The node of `row.op` that `row.fn` records, nearest the output, and the arrays it was
     applied to (constants included)."""
     stack = [row.fn(*[Tensor(a, requires_grad=True) for a in arrays])]
     while stack:
-        op = stack.pop(0)._ctx
-        if type(op) is row.op:
-            return op, [p.data.copy() for p in op._parents]
-        stack.extend(p for p in op._parents if p._ctx is not None)
+        node = stack.pop(0)
+        if node._op is row.op:
+            return node, [p.data.copy() for p in node._parents]
+        stack.extend(p for p in node._parents if p._op is not None)
     raise AssertionError(f"{row.name} records no {row.op.__name__}")
 
 
@@ -194,25 +195,25 @@ def numeric_vjp(op_type: type[ops.Op], arrays: list[np.ndarray], params: dict, g
         for step in (eps, -eps):
             shifted = [a.copy() for a in arrays]
             shifted[k][j] += step
-            total.append(np.sum(g * op_type().forward(*shifted, **params)))
+            total.append(np.sum(g * op_type.forward(SimpleNamespace(), *shifted, **params)))
         grad[j] = (total[0] - total[1]) / (2 * eps)
     return grad
 
 
 def direct_vjp(op_type: type[ops.Op], arrays: list[np.ndarray], params: dict) -> tuple[Any, np.ndarray, np.ndarray]:
-    """Run a fresh op's forward, then its vjp for every input, as recording and backward do."""
-    op = op_type()
-    out = np.asarray(op.forward(*arrays, **params))
-    op.needs_input_grad = (True,) * len(arrays)
+    """Run the op's forward, then its vjp for every input, as recording and backward do, with a
+    bare namespace as ctx in place of the output tensor."""
+    ctx = SimpleNamespace(_needs_input_grad=(True,) * len(arrays))
+    out = np.asarray(op_type.forward(ctx, *arrays, **params))
     g = np.random.default_rng(1).uniform(-1.0, 1.0, out.shape)
-    return op.vjp(g), g, out
+    return op_type.vjp(ctx, g), g, out
 
 
 @pytest.mark.parametrize(("row", "shapes"), CASES)
 def test_vjp_called_directly_matches_finite_differences(row: Row, shapes: Shapes, random_array: Callable) -> None:
     """The op's own vjp on arrays (no Tensor, no engine), reduced to each input's shape."""
     recorded, arrays = applied_op(row, inputs(row, shapes, random_array))
-    params = recorded.param_values()
+    params = row.op.param_values(recorded)
     grads, g, _ = direct_vjp(row.op, arrays, params)
     assert len(grads) == len(arrays)
     for k, (a, grad) in enumerate(zip(arrays, grads)):
@@ -226,7 +227,7 @@ def test_vjp_called_directly_matches_finite_differences(row: Row, shapes: Shapes
 def test_formulas_match_vjp(row: Row, shapes: Shapes, random_array: Callable) -> None:
     """Each symbolic formula, evaluated with numpy, equals the numeric vjp (explain.py shows them)."""
     recorded, arrays = applied_op(row, inputs(row, shapes, random_array))
-    params = recorded.param_values()
+    params = row.op.param_values(recorded)
     grads, g, out = direct_vjp(row.op, arrays, params)
     assert len(row.op.formulas) == len(arrays)
     names = dict(zip(("x", "y"), arrays))

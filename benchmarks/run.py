@@ -580,6 +580,13 @@ def main() -> None:
                 case.factories.pop("minigrad")
 
     print(f"timing ({settings.name}: {settings.rounds} rounds) ...", file=sys.stderr, flush=True)
+    # NOTE: gc.freeze() moves every object alive now (the imports of numpy, PyTorch and this script:
+    # about 170k) where the cyclic GC no longer scans them. Objects the workloads make are still
+    # collected and charged to them. Without it, every full collection a long W4 chain triggers
+    # rescans PyTorch's import as well, so minigrad's time per op would depend on which other
+    # libraries the harness happens to import (4.3 vs 3.0 us/op at 100k ops).
+    gc.collect()
+    gc.freeze()
     before = cpu_sample()
     run_timings(cases, settings)
     load = other_load(before, cpu_sample())

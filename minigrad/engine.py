@@ -47,8 +47,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 _FREED = (
-    "Trying to backward through the graph a second time: the arrays that op {op!r} saved for "
-    "backward were freed by the first backward(). Pass retain_graph=True to the first "
+    "Trying to backward through the graph a second time: the first backward() released what op "
+    "{op!r} kept for it, as PyTorch frees its saved tensors. Pass retain_graph=True to the first "
     "backward() call if you need to run backward through this graph again."
 )
 

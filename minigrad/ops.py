@@ -2,11 +2,14 @@
 
 An op is a class that holds two functions and is never instantiated, like torch.autograd.Function.
 Both take `ctx` first: the op's output Tensor, which is also its node in the graph (as a micrograd
-Value is). `forward(ctx, *arrays, *params)` works on numpy arrays only: it returns the output
-array and keeps on `ctx._saved` just the arrays its VJP needs (never Tensors), and on
-`ctx._params` its non-array arguments, named in `params`. `vjp(ctx, grad_out)` returns one
-gradient per input (None where `ctx._needs_input_grad` is False), at the output's broadcast
-shape: the engine sums it back to the input's shape (`engine.unbroadcast`).
+Value is). `forward(ctx, *arrays, *params)` works on numpy arrays: it returns the output array
+and keeps its non-array arguments on `ctx._params`, named in `params`. `vjp(ctx, grad_out)` reads
+the values it needs from the node: its inputs' arrays `ctx._x.data`, `ctx._y.data` and its output
+`ctx.data`, which the graph keeps anyway (as PyTorch keeps the tensors a derivatives.yaml formula
+names: self, other, result). It returns one gradient per input (None where
+`ctx._needs_input_grad` is False), at the output's broadcast shape: the engine sums it back to the
+input's shape (`engine.unbroadcast`). An op that needs more (a mask, say) keeps it in
+`ctx._saved`, which backward frees.
 
 Each op also states its VJP symbolically in `formulas`, one numpy expression per input over the
 names `g` (grad_out), `x`, `y` (inputs), `out` and the op's `params`. `explain.py` renders them
@@ -27,16 +30,16 @@ class Op:
     """A differentiable function: `forward` and `vjp`, both called with the output Tensor as `ctx`.
 
     Subclasses set `name` (for repr and the renderer), `formulas` and `params`, and implement
-    `forward` and `vjp`. The engine frees `ctx._saved` after backward; `ctx._params` stays, so
-    the renderer and the explanation can still show them.
+    `forward` and `vjp`. `ctx._params` outlives backward, so the renderer and the explanation
+    can still show them.
 
     Example:
         >>> class Cube(Op):
         ...     name, formulas = "cube", ("3 * x**2 * g",)
         ...     @staticmethod
-        ...     def forward(ctx, x): ctx._saved = (x,); return x**3
+        ...     def forward(ctx, x): return x**3
         ...     @staticmethod
-        ...     def vjp(ctx, g): (x,) = ctx._saved; return (3 * x**2 * g,)
+        ...     def vjp(ctx, g): return (3 * ctx._x.data**2 * g,)
     """
 
     name = "op"
@@ -68,7 +71,6 @@ class Add(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx._saved = ()
         return x + y
 
     @staticmethod
@@ -84,7 +86,6 @@ class Sub(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx._saved = ()
         return x - y
 
     @staticmethod
@@ -100,12 +101,11 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx._saved = (x, y)
         return x * y
 
     @staticmethod
     def vjp(ctx, g):
-        x, y = ctx._saved
+        x, y = ctx._x.data, ctx._y.data
         nx, ny = ctx._needs_input_grad
         return (g * y if nx else None), (g * x if ny else None)
 
@@ -117,12 +117,11 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx._saved = (x, y)
         return x / y
 
     @staticmethod
     def vjp(ctx, g):
-        x, y = ctx._saved
+        x, y = ctx._x.data, ctx._y.data
         nx, ny = ctx._needs_input_grad
         return (g / y if nx else None), (-g * x / (y * y) if ny else None)
 
@@ -137,7 +136,6 @@ class Neg(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx._saved = ()
         return -x
 
     @staticmethod
@@ -153,12 +151,11 @@ class Pow(Op):
     @staticmethod
     def forward(ctx, x, exponent):
         ctx._params = (exponent,)
-        ctx._saved = (x,)
         return x**exponent
 
     @staticmethod
     def vjp(ctx, g):
-        (x,) = ctx._saved
+        x = ctx._x.data
         (p,) = ctx._params
         if p == 0:
             return (np.zeros_like(x),)
@@ -173,12 +170,11 @@ class Square(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx._saved = (x,)
         return x * x
 
     @staticmethod
     def vjp(ctx, g):
-        (x,) = ctx._saved
+        x = ctx._x.data
         return ((x + x) * g,)
 
 
@@ -189,14 +185,11 @@ class Exp(Op):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x)
-        ctx._saved = (out,)
-        return out
+        return np.exp(x)
 
     @staticmethod
     def vjp(ctx, g):
-        (out,) = ctx._saved
-        return (g * out,)
+        return (g * ctx.data,)
 
 
 class Log(Op):
@@ -206,12 +199,11 @@ class Log(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx._saved = (x,)
         return np.log(x)
 
     @staticmethod
     def vjp(ctx, g):
-        (x,) = ctx._saved
+        x = ctx._x.data
         return (g / x,)
 
 
@@ -222,13 +214,11 @@ class Tanh(Op):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
-        ctx._saved = (out,)
-        return out
+        return np.tanh(x)
 
     @staticmethod
     def vjp(ctx, g):
-        (out,) = ctx._saved
+        out = ctx.data
         return (g * (1 - out * out),)
 
 
@@ -241,13 +231,11 @@ class Sigmoid(Op):
     def forward(ctx, x):
         # NOTE: exp(-x) overflows to inf for x << 0, and 1 / inf = 0 is the right limit.
         with np.errstate(over="ignore"):
-            out = 1 / (1 + np.exp(-x))
-        ctx._saved = (out,)
-        return out
+            return 1 / (1 + np.exp(-x))
 
     @staticmethod
     def vjp(ctx, g):
-        (out,) = ctx._saved
+        out = ctx.data
         return (g * out * (1 - out),)
 
 
@@ -258,13 +246,11 @@ class ReLU(Op):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, _zero(x.dtype))
-        ctx._saved = (out,)
-        return out
+        return np.maximum(x, _zero(x.dtype))
 
     @staticmethod
     def vjp(ctx, g):
-        (out,) = ctx._saved
+        out = ctx.data
         # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does. On big
         # arrays a mask product is 2-3x faster than np.where (0.5 ms of a 3 ms step at 128x512);
         # it is taken only when grad_out is finite (its sum is), since an inf at a masked entry
@@ -303,13 +289,11 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx._params = (axis, keepdims)
-        ctx._saved = (x.shape,)
         return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def vjp(ctx, g):
-        (shape,) = ctx._saved
-        return (_expand(g, shape, *ctx._params),)
+        return (_expand(g, ctx._x.data.shape, *ctx._params),)
 
 
 class Mean(Op):
@@ -321,20 +305,23 @@ class Mean(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         total = np.add.reduce(x, axis=axis, keepdims=keepdims)
-        # NOTE: each input element contributes 1/count to the mean, count = elements reduced.
-        count = x.size if axis is None else x.size // max(total.size, 1)
         ctx._params = (axis, keepdims)
-        ctx._saved = (x.shape, count)
-        return total / count
+        return total / _count(x, total)
 
     @staticmethod
     def vjp(ctx, g):
-        shape, count = ctx._saved
+        x = ctx._x.data
+        shape, count = x.shape, _count(x, ctx.data)
         if g.ndim == 0:
             grad = np.empty(shape, g.dtype)
             grad.fill(g.item() / count)
             return (grad,)
         return (_expand(g / count, shape, *ctx._params),)
+
+
+def _count(x: np.ndarray, out: np.ndarray) -> int:
+    """How many elements of x each element of a mean over x averages: each contributes 1/count."""
+    return x.size // max(out.size, 1)
 
 
 # ---------------------------------------------------------------- matmul
@@ -349,12 +336,11 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx._saved = (x, y)
         return x @ y
 
     @staticmethod
     def vjp(ctx, g):
-        x, y = ctx._saved
+        x, y = ctx._x.data, ctx._y.data
         nx, ny = ctx._needs_input_grad
         # NOTE: .mT transposes the last two axes; batch axes that broadcast are summed by the engine.
         return (g @ y.mT if nx else None), (x.mT @ g if ny else None)
@@ -372,13 +358,11 @@ class Reshape(Op):
     def forward(ctx, x, shape):
         out = x.reshape(shape)
         ctx._params = (out.shape,)
-        ctx._saved = (x.shape,)
         return out
 
     @staticmethod
     def vjp(ctx, g):
-        (in_shape,) = ctx._saved
-        return (g.reshape(in_shape),)
+        return (g.reshape(ctx._x.data.shape),)
 
 
 class Transpose(Op):
@@ -390,7 +374,6 @@ class Transpose(Op):
     def forward(ctx, x, axes=None):
         axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)
         ctx._params = (axes,)
-        ctx._saved = ()
         return x.transpose(axes)
 
     @staticmethod
@@ -408,13 +391,12 @@ class Index(Op):
     @staticmethod
     def forward(ctx, x, index):
         ctx._params = (index,)
-        ctx._saved = (x.shape, x.dtype)
         return x[index]
 
     @staticmethod
     def vjp(ctx, g):
-        shape, dtype = ctx._saved
-        grad = np.zeros(shape, dtype=dtype)
+        x = ctx._x.data
+        grad = np.zeros(x.shape, dtype=x.dtype)
         np.add.at(grad, ctx._params[0], g)
         return (grad,)
 

@@ -124,6 +124,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     """Apply a one-input op: run its forward on x's array and record it if x requires grad."""
     out = _new(Tensor)
+    out._saved = ()
     try:
         data = op.forward(out, x.data, *args)
     except (ValueError, TypeError, IndexError) as err:
@@ -155,6 +156,7 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
     if type(y) is not Tensor:
         y = _lift(y, x)
     out = _new(Tensor)
+    out._saved = ()
     try:
         data = op.forward(out, x.data, y.data)
     except (ValueError, TypeError, IndexError) as err:
@@ -372,8 +374,9 @@ class Tensor:
         Args:
             grad: d(something)/d(self), same shape as self. May be omitted when self has one
                 element (then it is 1, as for a loss).
-            retain_graph: keep the arrays saved for backward so backward can run again through
-                this graph; by default they are freed as soon as each op's VJP has run.
+            retain_graph: keep the graph usable so backward can run again through it; by
+                default each op's saved state is released as soon as its VJP has run, and a
+                second backward raises, as in PyTorch.
             gradient: torch's name for `grad`.
 
         Raises:

@@ -202,9 +202,12 @@ def numeric_vjp(op_type: type[ops.Op], arrays: list[np.ndarray], params: dict, g
 
 def direct_vjp(op_type: type[ops.Op], arrays: list[np.ndarray], params: dict) -> tuple[Any, np.ndarray, np.ndarray]:
     """Run the op's forward, then its vjp for every input, as recording and backward do, with a
-    bare namespace as ctx in place of the output tensor."""
+    bare namespace in place of the node: the inputs' and the output's arrays, and the flags."""
     ctx = SimpleNamespace(_needs_input_grad=(True,) * len(arrays))
     out = np.asarray(op_type.forward(ctx, *arrays, **params))
+    ctx.data = out
+    for slot, a in zip(("_x", "_y"), arrays):
+        setattr(ctx, slot, SimpleNamespace(data=a))
     g = np.random.default_rng(1).uniform(-1.0, 1.0, out.shape)
     return op_type.vjp(ctx, g), g, out
 

@@ -92,29 +92,33 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
             op = node._op
             grad_out = node._pending
             node._pending = None
-            if node._saved is None:
+            if node._seq is None:
                 raise RuntimeError(_FREED.format(op=op.name))
             if node._retains_grad:
                 leaves[node] = grad_out.copy()
             input_grads = op.vjp(node, grad_out)
             if not retain_graph:
-                node._saved = None
+                # NOTE: a node whose `_seq` is None has had its backward; `_saved` is what a custom op
+                # kept for its VJP (built-in ops read their inputs and output from the node).
+                node._seq = node._saved = None
             if anomaly:
                 for g in input_grads:
                     if g is not None:
                         _check_finite(g, node, "backward (vjp)")
             held = None
+            exact = node._exact
             for parent, g in zip((node._x, node._y), input_grads):
                 if g is None:
                     continue
-                data = parent.data
-                if g.shape != data.shape:
-                    try:
-                        g = unbroadcast(g, data.shape)
-                    except ValueError as err:
-                        raise RuntimeError(f"op {op.name!r} returned a bad gradient: {err}") from None
-                if g.dtype is not data.dtype and g.dtype != data.dtype:
-                    g = g.astype(data.dtype)
+                if not exact:
+                    data = parent.data
+                    if g.shape != data.shape:
+                        try:
+                            g = unbroadcast(g, data.shape)
+                        except ValueError as err:
+                            raise RuntimeError(f"op {op.name!r} returned a bad gradient: {err}") from None
+                    if g.dtype is not data.dtype and g.dtype != data.dtype:
+                        g = g.astype(data.dtype)
                 if parent._op is not None:
                     # NOTE: the gradient waiting for a node lives on the node (`_pending`), not in a dict.
                     if parent._pending is not None:

@@ -105,9 +105,8 @@ class Mul(Op):
 
     @staticmethod
     def vjp(ctx, g):
-        x, y = ctx._x.data, ctx._y.data
         nx, ny = ctx._needs_input_grad
-        return (g * y if nx else None), (g * x if ny else None)
+        return (g * ctx._y.data if nx else None), (g * ctx._x.data if ny else None)
 
 
 class Div(Op):

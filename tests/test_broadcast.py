@@ -119,6 +119,24 @@ def test_broadcast_gradient_keeps_the_input_dtype() -> None:
     np.testing.assert_array_equal(b.grad, [4.0, 4.0, 4.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+@pytest.mark.parametrize(
+    "other", [2.0, 2, np.float64(2.0), np.array(2.0), np.array([2.0, 2.0, 2.0]), np.array(2.0, np.float16)],
+    ids=["float", "int", "np.float64", "0-d float64", "row float64", "0-d float16"],
+)
+def test_tensor_with_a_constant_gets_its_own_shape_and_dtype_back(dtype, shape, other) -> None:
+    """x op float skips backward's shape and dtype check; every other constant takes the checked path."""
+    expected = {"add": 1.0, "sub": 1.0, "mul": 2.0, "truediv": 0.5}
+    for name, value in expected.items():
+        x = Tensor(np.ones(shape, dtype), requires_grad=True)
+        out = getattr(x, f"__{name}__")(other)
+        out.backward(np.ones(out.shape, out.dtype))
+        assert x.grad.dtype == dtype and x.grad.shape == shape, name
+        copies = out.data.size // max(x.data.size, 1)
+        np.testing.assert_array_equal(x.grad, np.full(shape, value * copies, dtype), err_msg=name)
+
+
 def test_engine_names_an_op_whose_gradient_cannot_be_reduced(apply_op) -> None:
     """A VJP returning a shape unrelated to its input is an op bug; the engine says which op."""
 

@@ -92,15 +92,15 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
             op = node._op
             grad_out = node._pending
             node._pending = None
-            if node._seq is None:
+            if node._saved is None:
                 raise RuntimeError(_FREED.format(op=op.name))
             if node._retains_grad:
                 leaves[node] = grad_out.copy()
             input_grads = op.vjp(node, grad_out)
             if not retain_graph:
-                # NOTE: a node whose `_seq` is None has had its backward; `_saved` is what a custom op
-                # kept for its VJP (built-in ops read their inputs and output from the node).
-                node._seq = node._saved = None
+                # NOTE: `_saved` is what an op kept for its VJP beyond its inputs and output (built-in
+                # ops keep nothing: `()`); None marks a node whose backward has run.
+                node._saved = None
             if anomaly:
                 for g in input_grads:
                     if g is not None:

@@ -124,6 +124,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     """Apply a one-input op: run its forward on x's array and record it if x requires grad."""
     out = _new(Tensor)
+    out._saved = ()
     try:
         data = op.forward(out, x.data, *args)
     except (ValueError, TypeError, IndexError) as err:
@@ -144,7 +145,7 @@ def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
             _watch(out, data)
     else:
         out._requires_grad = False
-        out._op = None
+        out._op = out._saved = None
     return out
 
 
@@ -157,6 +158,7 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
     if type(y) is not Tensor:
         y = _lift(y, x)
     out = _new(Tensor)
+    out._saved = ()
     try:
         data = op.forward(out, x.data, y.data)
     except (ValueError, TypeError, IndexError) as err:
@@ -180,7 +182,7 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
             _watch(out, data)
     else:
         out._requires_grad = False
-        out._op = None
+        out._op = out._saved = None
     return out
 
 

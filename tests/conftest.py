@@ -151,13 +151,13 @@ class Snapshot:
             "requires_grad": t.requires_grad,
             "op": t._op,
             "parents": t._parents,
-            "seq": None if t._op is None else t._seq,
+            "saved": None if t._op is None else t._saved,
         }
 
     def assert_unchanged(self) -> None:
         for i, (t, old) in enumerate(zip(self.tensors, self.before)):
             new = self._state(t)
-            for key in ("data", "grad", "op", "seq"):
+            for key in ("data", "grad", "op", "saved"):
                 assert new[key] is old[key], f"tensor {i}: {key} was replaced"
             assert len(new["parents"]) == len(old["parents"]), f"tensor {i}: inputs changed"
             assert all(a is b for a, b in zip(new["parents"], old["parents"])), f"tensor {i}: inputs changed"

@@ -300,9 +300,9 @@ def test_backward_releases_each_node_unless_retain_graph() -> None:
     x = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
     loss = ((x * 2).tanh().exp() @ x.T).sigmoid().mean()
     loss.backward(retain_graph=True)
-    assert all(node._seq is not None for node in graph_ops(loss))
+    assert all(node._saved is not None for node in graph_ops(loss))
     loss.backward()
-    assert all(node._seq is None and node._saved is None for node in graph_ops(loss))
+    assert all(node._saved is None for node in graph_ops(loss))
 
 
 class MaskedReLU(ops.ReLU):

@@ -99,6 +99,18 @@ def test_second_backward_without_retain_graph_names_the_fix(used, snapshot) -> N
     state.assert_unchanged()
 
 
+def test_a_new_graph_through_a_released_node_names_the_fix(snapshot) -> None:
+    """h's backward already ran; a new graph reaches it while another branch is still pending."""
+    x = Tensor(np.linspace(0.1, 0.9, 3), requires_grad=True)
+    h = x * x
+    h.exp().sum().backward()
+    loss = (h.exp() + h.tanh()).sum()
+    state = snapshot(x, h)
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        loss.backward()
+    state.assert_unchanged()
+
+
 @pytest.mark.parametrize("value", [True, False])
 def test_requires_grad_cannot_be_set_on_a_non_leaf(value, used, snapshot) -> None:
     x, y = used(3)

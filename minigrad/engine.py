@@ -30,13 +30,16 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     Forward broadcasting copies an input along some axes; the adjoint of a copy is a sum.
     Example: b of shape (4,) added to Z of shape (N, 4) gets grad_b = grad_out.sum(axis=0).
     """
-    if grad.shape == shape:
+    grad_shape = grad.shape
+    if grad_shape == shape:
         return grad
-    lead = grad.ndim - len(shape)
+    lead = len(grad_shape) - len(shape)
+    if lead == 1 and grad_shape[1:] == shape:
+        return _sum(grad, 0)  # the bias of a batch: the most common case, first
     if lead < 0:
         raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
-    if grad.shape[lead:] == shape:
-        return _sum(grad, 0) if lead == 1 else _sum(grad, tuple(range(lead)))
+    if grad_shape[lead:] == shape:
+        return _sum(grad, tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
@@ -107,37 +110,40 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                         _check_finite(g, node, "backward (vjp)")
             held = None
             exact = node._exact
-            for parent, g in zip((node._x, node._y), input_grads):
-                if g is None:
-                    continue
-                if not exact:
-                    data = parent.data
-                    if g.shape != data.shape:
-                        try:
-                            g = unbroadcast(g, data.shape)
-                        except ValueError as err:
-                            raise RuntimeError(f"op {op.name!r} returned a bad gradient: {err}") from None
-                    if g.dtype is not data.dtype and g.dtype != data.dtype:
-                        g = g.astype(data.dtype)
-                if parent._op is not None:
-                    # NOTE: the gradient waiting for a node lives on the node (`_pending`), not in a dict.
-                    if parent._pending is not None:
-                        parent._pending = parent._pending + g
-                        continue
-                    parent._pending = g
-                    if held is None and not heap:
-                        held = parent
-                    else:
-                        heappush(heap, (parent._seq, parent))
-                elif parent._requires_grad:
-                    if parent in leaves:
-                        leaves[parent] = leaves[parent] + g
-                    elif g is grad_out or g.base is not None:
-                        # NOTE: a pass-through gradient (add, reshape) may be the very array another
-                        # input receives; copy it before it becomes a `.grad` the user can edit.
-                        leaves[parent] = g.copy()
-                    else:
-                        leaves[parent] = g
+            # NOTE: the inputs are `_x`, then `_y` (one gradient each); stepping from one to the
+            # other instead of zipping a tuple of them saves 0.2 us per node.
+            parent = node._x
+            for g in input_grads:
+                if g is not None:
+                    if not exact:
+                        data = parent.data
+                        if g.shape != data.shape:
+                            try:
+                                g = unbroadcast(g, data.shape)
+                            except ValueError as err:
+                                raise RuntimeError(f"op {op.name!r} returned a bad gradient: {err}") from None
+                        if g.dtype is not data.dtype and g.dtype != data.dtype:
+                            g = g.astype(data.dtype)
+                    if parent._op is not None:
+                        # NOTE: the gradient waiting for a node lives on the node (`_pending`), not in a dict.
+                        if parent._pending is None:
+                            parent._pending = g
+                            if held is None and not heap:
+                                held = parent
+                            else:
+                                heappush(heap, (parent._seq, parent))
+                        else:
+                            parent._pending = parent._pending + g
+                    elif parent._requires_grad:
+                        if parent in leaves:
+                            leaves[parent] = leaves[parent] + g
+                        elif g is grad_out or g.base is not None:
+                            # NOTE: a pass-through gradient (add, reshape) may be the very array another
+                            # input receives; copy it before it becomes a `.grad` the user can edit.
+                            leaves[parent] = g.copy()
+                        else:
+                            leaves[parent] = g
+                parent = node._y
             # NOTE: in a chain (the common case) the one new pending node is the next one; only
             # when several are pending does the heap pick the newest. Skipping it there saves
             # about a tenth of a small network's backward.

@@ -155,7 +155,10 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
     `y` may also be a number or an array (the right operand of `x + 2`): it becomes a constant.
     """
     exact = type(y) is float or type(y) is int
-    if type(y) is not Tensor:
+    if exact:
+        constant = _CONSTANTS[x.data.dtype].get(y)
+        y = _lift(y, x) if constant is None else constant
+    elif type(y) is not Tensor:
         y = _lift(y, x)
     out = _new(Tensor)
     out._saved = ()

@@ -11,10 +11,11 @@ Run from the repository root, with the two OpenBLAS tuning variables of this mac
 It first checks that the implementations agree (same losses from the same weights and batches),
 then times the workloads W1-W4 interleaved in one process: every round runs each implementation's
 block in turn, each block times many steps, and the table reports the median over the rounds.
-W4's memory is traced with tracemalloc; W5 runs in fresh subprocesses (benchmarks/rss.py). The
-table goes to stdout and to benchmarks/results.md. `--profile W2` instead runs cProfile on
-minigrad's W2 step and prints where the time goes; `--torch-threads N` overrides PyTorch's thread
-count, which by default equals numpy's BLAS threads.
+Objects alive before timing (the imports) are frozen out of the cyclic GC's scans, and W4 is timed
+once more without that for information. W4's memory is traced with tracemalloc; W5 runs in fresh
+subprocesses (benchmarks/rss.py). The table goes to stdout and to benchmarks/results.md.
+`--profile W2` instead runs cProfile on minigrad's W2 step and prints where the time goes;
+`--torch-threads N` overrides PyTorch's thread count, which by default equals numpy's BLAS threads.
 """
 from __future__ import annotations
 
@@ -318,6 +319,22 @@ def run_timings(cases: list[Case], settings: Settings) -> None:
         print(f"  {case.label} per {case.unit}: {summary} (other load {load} cores)", file=sys.stderr, flush=True)
 
 
+def unfrozen_chain(impls: list[str], settings: Settings) -> dict[str, float]:
+    """Seconds per op of the longest W4 chain with the pre-timing objects back in the GC's scans.
+
+    For information: it shows what the freeze in `main` keeps out of the W4 figures.
+    """
+    gc.unfreeze()
+    n = CHAIN_SIZES[-1]
+    impls = [i for i in chain_impls(impls) if i != "torch"]
+    times: dict[str, list[float]] = {impl: [] for impl in impls}
+    for _ in range(max(3, settings.rounds // 3)):
+        for impl in impls:
+            times[impl].append(time_block(lambda impl=impl: workloads.CHAIN_BUILDERS[impl](n), 1) / n)
+            gc.collect()
+    return {impl: float(np.median(t)) for impl, t in times.items()}
+
+
 # ---------------------------------------------------------------- memory
 
 
@@ -475,7 +492,7 @@ def evaluate_targets(
 
 
 def render(settings: Settings, info: list[tuple[str, str]], cases: list[Case], memory: str,
-           targets: list[list[str]]) -> str:
+           targets: list[list[str]], unfrozen: dict[str, float]) -> str:
     """The whole report as Markdown: machine, timing table, memory tables, targets."""
     machine = markdown_table(["", ""], [[k, v] for k, v in info], numeric=False)
     baselines = (
@@ -489,8 +506,20 @@ def render(settings: Settings, info: list[tuple[str, str]], cases: list[Case], m
         f"{settings.name} run: median of {settings.rounds} interleaved rounds, each block about "
         f"{settings.block_seconds:g} s after a warm-up; ratios are medians of the per-round ratios. All float32. "
         "'other load' is how many cores other processes kept busy while the row was timed (from /proc/stat): "
-        "well above 0 means the machine was shared and the row is noisy."
+        "well above 0 means the machine was shared and the row is noisy. Before timing, the objects alive then "
+        "(the imports, PyTorch's above all) are frozen out of the cyclic GC's scans (gc.freeze), so each "
+        "workload pays for the objects it makes itself."
     )
+    if unfrozen:
+        n = CHAIN_SIZES[-1]
+        parts = [f"{impl} {fmt_time(t)}" for impl, t in unfrozen.items()]
+        ratio = ""
+        if "minigrad" in unfrozen and "numpy-hand" in unfrozen:
+            ratio = f"; minigrad / numpy-hand {fmt_ratio(unfrozen['minigrad'] / unfrozen['numpy-hand'])}"
+        timing_note += (
+            f" For information, W4 at {n:,} ops per op with those objects scanned again, as in a process that "
+            f"imports PyTorch without freezing it: {', '.join(parts)}{ratio}."
+        )
     return "\n\n".join(
         [
             "# minigrad benchmarks",
@@ -587,6 +616,7 @@ def main() -> None:
     # libraries the harness happens to import (4.3 vs 3.0 us/op at 100k ops).
     gc.collect()
     gc.freeze()
+    info.append(("objects frozen before timing", f"{gc.get_freeze_count():,}"))
     before = cpu_sample()
     run_timings(cases, settings)
     load = other_load(before, cpu_sample())
@@ -594,11 +624,13 @@ def main() -> None:
     if load is not None and load > BUSY_LIMIT:
         print(f"warning: other processes kept {load:.2f} cores busy while timing; the ratios are noisy "
               "(PyTorch's, with more than one thread, most of all): rerun on a quiet machine", file=sys.stderr)
+    unfrozen = unfrozen_chain([i for i in impls if chain_failure is None or i != "minigrad"], settings)
     print("memory ...", file=sys.stderr, flush=True)
     chain = chain_memory([i for i in impls if chain_failure is None or i != "minigrad"])
     rss = rss_readings(impls)
 
-    report = render(settings, info, cases, memory_tables(chain, rss), evaluate_targets(cases, chain_failure, rss))
+    report = render(settings, info, cases, memory_tables(chain, rss), evaluate_targets(cases, chain_failure, rss),
+                    unfrozen)
     print(report)
     RESULTS.write_text(report, encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 An op is a class that holds two functions and is never instantiated, like torch.autograd.Function.
 Both take `ctx` first: the op's output Tensor, which is also its node in the graph (as a micrograd
-Value is). `forward(ctx, *arrays, *params)` works on numpy arrays: it returns the output array
+Value is). `forward(ctx, x[, y], *params)` works on numpy arrays: it returns the output array
 and keeps its non-array arguments on `ctx._params`, named in `params`. `vjp(ctx, grad_out)` reads
 the values it needs from the node: its inputs' arrays `ctx._x.data`, `ctx._y.data` and its output
 `ctx.data`, which the graph keeps anyway (as PyTorch keeps the tensors a derivatives.yaml formula

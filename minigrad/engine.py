@@ -34,12 +34,10 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if grad_shape == shape:
         return grad
     lead = len(grad_shape) - len(shape)
-    if lead == 1 and grad_shape[1:] == shape:
-        return _sum(grad, 0)  # the bias of a batch: the most common case, first
     if lead < 0:
         raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
-    if grad_shape[lead:] == shape:
-        return _sum(grad, tuple(range(lead)))
+    if grad_shape[lead:] == shape:  # only leading axes were added, as for the bias of a batch
+        return _sum(grad, 0 if lead == 1 else tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )

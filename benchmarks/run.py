@@ -319,18 +319,20 @@ def run_timings(cases: list[Case], settings: Settings) -> None:
         print(f"  {case.label} per {case.unit}: {summary} (other load {load} cores)", file=sys.stderr, flush=True)
 
 
-def unfrozen_chain(impls: list[str], settings: Settings) -> dict[str, float]:
+def unfrozen_chain(cases: list[Case], settings: Settings) -> dict[str, float]:
     """Seconds per op of the longest W4 chain with the pre-timing objects back in the GC's scans.
 
     For information: it shows what the freeze in `main` keeps out of the W4 figures.
     """
     gc.unfreeze()
-    n = CHAIN_SIZES[-1]
-    impls = [i for i in chain_impls(impls) if i != "torch"]
-    times: dict[str, list[float]] = {impl: [] for impl in impls}
+    case = next((c for c in cases if c.key == f"W4-{CHAIN_SIZES[-1]}"), None)
+    if case is None:
+        return {}
+    factories = {impl: f for impl, f in case.factories.items() if impl != "torch"}
+    times: dict[str, list[float]] = {impl: [] for impl in factories}
     for _ in range(max(3, settings.rounds // 3)):
-        for impl in impls:
-            times[impl].append(time_block(lambda impl=impl: workloads.CHAIN_BUILDERS[impl](n), 1) / n)
+        for impl, factory in factories.items():
+            times[impl].append(time_block(factory, 1) / case.per)
             gc.collect()
     return {impl: float(np.median(t)) for impl, t in times.items()}
 
@@ -624,7 +626,7 @@ def main() -> None:
     if load is not None and load > BUSY_LIMIT:
         print(f"warning: other processes kept {load:.2f} cores busy while timing; the ratios are noisy "
               "(PyTorch's, with more than one thread, most of all): rerun on a quiet machine", file=sys.stderr)
-    unfrozen = unfrozen_chain([i for i in impls if chain_failure is None or i != "minigrad"], settings)
+    unfrozen = unfrozen_chain(cases, settings)
     print("memory ...", file=sys.stderr, flush=True)
     chain = chain_memory([i for i in impls if chain_failure is None or i != "minigrad"])
     rss = rss_readings(impls)

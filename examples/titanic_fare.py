@@ -27,9 +27,9 @@ import numpy as np
 
 from minigrad import from_numpy, manual_seed, nn, no_grad, optim
 from minigrad.datasets import FareData, load_fare, minibatches
-from minigrad.explain import explain_backward
-from minigrad.scheme import draw_network
-from minigrad.viz import RendererNotFoundError, save_svg
+from minigrad.see.explain import explain_backward
+from minigrad.see.scheme import draw_network
+from minigrad.see.draw import RendererNotFoundError, save_svg
 
 EPOCHS = 10
 LR = 0.05

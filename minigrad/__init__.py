@@ -1,9 +1,13 @@
-"""minigrad: reverse-mode autograd on numpy, small enough to read, exact enough to match PyTorch."""
+"""minigrad: reverse-mode autograd on numpy, small enough to read, exact enough to match PyTorch.
+
+Two wings: `minigrad.core` computes gradients, `minigrad.see` explains them. This module is the
+public face, and the one place that joins the two: it registers Jupyter's display of a Tensor as
+its computation graph, so the core never imports the drawing half.
+"""
 from . import datasets, nn, optim
-from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckError, gradcheck
-from .random import manual_seed
-from .tensor import Tensor, from_numpy
+from .core import (
+    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, is_grad_enabled, manual_seed, no_grad,
+)
 
 __all__ = [
     "GradcheckError",
@@ -20,3 +24,19 @@ __all__ = [
     "optim",
 ]
 __version__ = "0.1.0"
+
+
+def _register_jupyter_display() -> None:
+    """Show a Tensor as its graph in IPython/Jupyter, through IPython's formatter registry (when running)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    from .see.draw import tensor_mimebundle
+
+    shell.display_formatter.mimebundle_formatter.for_type(Tensor, tensor_mimebundle)
+
+
+_register_jupyter_display()

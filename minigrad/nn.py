@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .random import generator
-from .tensor import Tensor, _as_dtype, from_numpy
+from .core.random import generator
+from .core.tensor import Tensor, _as_dtype, from_numpy
 
 
 class Module:

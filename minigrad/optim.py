@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 
 class Optimizer:

@@ -15,7 +15,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigrad import Tensor, gradcheck, ops, tensor
+from minigrad import Tensor, gradcheck
+from minigrad.core import ops, tensor
 
 settings.register_profile("minigrad", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)

@@ -13,7 +13,8 @@ import weakref
 import numpy as np
 import pytest
 
-from minigrad import GradcheckError, Tensor, detect_anomaly, enable_grad, gradcheck, is_grad_enabled, no_grad, ops
+from minigrad import GradcheckError, Tensor, detect_anomaly, enable_grad, gradcheck, is_grad_enabled, no_grad
+from minigrad.core import ops
 
 
 def scalar(value: float) -> Tensor:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigrad import Tensor
-from minigrad.explain import BackwardExplanation, explain_backward
+from minigrad.see.explain import BackwardExplanation, explain_backward
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 ACTIVATIONS = ("relu", "tanh", "sigmoid")

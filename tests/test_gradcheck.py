@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from minigrad import GradcheckError, Tensor, gradcheck, ops
+from minigrad import GradcheckError, Tensor, gradcheck
+from minigrad.core import ops
 
 
 class SquareTimesThree(ops.Square):

@@ -19,8 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigrad import Tensor, ops
-from minigrad.engine import unbroadcast
+from minigrad import Tensor
+from minigrad.core import ops
+from minigrad.core.engine import unbroadcast
 
 Shapes = tuple[tuple[int, ...], ...]
 

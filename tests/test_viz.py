@@ -15,10 +15,10 @@ import pytest
 from helpers import titanic_net
 
 from minigrad import Tensor, manual_seed, nn
-from minigrad.naming import forward_order
-from minigrad.scheme import draw_network, network_layers
-from minigrad.tensor import from_numpy
-from minigrad.viz import (
+from minigrad.see.graph import forward_order
+from minigrad.see.scheme import draw_network, network_layers
+from minigrad.core.tensor import from_numpy
+from minigrad.see.draw import (
     INSTALL_HINT,
     RendererNotFoundError,
     draw_graph,
@@ -257,11 +257,20 @@ def test_jupyter_display_is_svg_with_a_renderer(titanic):
     assert list(tensor_mimebundle(leaf)) == ["text/plain"]
 
 
-def test_tensor_shows_its_graph_in_jupyter(titanic):
-    if not hasattr(Tensor, "_repr_mimebundle_"):
-        pytest.skip("Tensor._repr_mimebundle_ is not wired to minigrad.viz.tensor_mimebundle yet")
+def test_tensor_shows_its_graph_in_jupyter(titanic, monkeypatch):
+    """The package registers Tensor's display with IPython's formatter; the core knows nothing of it."""
+    import importlib
+    import sys
+    import types
+
+    registered = {}
+    formatter = types.SimpleNamespace(for_type=lambda cls, fn: registered.setdefault(cls, fn))
+    shell = types.SimpleNamespace(display_formatter=types.SimpleNamespace(mimebundle_formatter=formatter))
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    importlib.import_module("minigrad")._register_jupyter_display()
     _, loss = titanic
-    assert loss._repr_mimebundle_() == tensor_mimebundle(loss)
+    assert registered[Tensor](loss) == tensor_mimebundle(loss)
+    assert not hasattr(Tensor, "_repr_mimebundle_")
 
 
 def test_unknown_renderer_is_refused(titanic):

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .engine import unbroadcast
-from .naming import format_number, format_shape
-from .ops import FORMULA_HELPERS
+from ..core.engine import unbroadcast
+from .graph import format_number, format_shape
+from ..core.ops import FORMULA_HELPERS
 
 ATOM, UNARY, PRODUCT, SUM = 5, 3, 2, 1
 _BINOPS = {

@@ -332,11 +332,6 @@ class Tensor:
             extra += f", name={self.name!r}"
         return f"Tensor({values}{extra})"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Jupyter shows a tensor as its computation graph (SVG); without Graphviz, as text."""
-        from .viz import tensor_mimebundle
-
-        return tensor_mimebundle(self, include, exclude)
 
     # ------------------------------------------------------------ numpy interop
 

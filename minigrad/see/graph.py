@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .tensor import Tensor
+from ..core import Tensor
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 RESERVED = frozenset({"np", "expand", "scatter_add", "unbroadcast", "g"})

@@ -1,0 +1,12 @@
+"""The computing wing: Tensor, the op table, the backward sweep, grad mode and gradcheck (numpy only).
+
+Nothing here imports the explaining wing (`minigrad.see`), `nn`, `optim` or graphviz; the pictures
+read a tensor's graph through its public, read-only view (`inputs`, `op`, `op_type`, ...).
+"""
+from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .tensor import Tensor, from_numpy
+
+__all__ = ["GradcheckError", "Tensor", "detect_anomaly", "enable_grad", "from_numpy", "gradcheck",
+           "is_grad_enabled", "manual_seed", "no_grad"]

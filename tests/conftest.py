@@ -127,7 +127,7 @@ def attached_ops(*tensors: Tensor) -> list[Tensor]:
     return [
         o
         for o in gc.get_objects()
-        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in o._parents for t in tensors)
+        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in o.inputs for t in tensors)
     ]
 
 
@@ -151,7 +151,7 @@ class Snapshot:
             "grad_values": None if t.grad is None else t.grad.copy(),
             "requires_grad": t.requires_grad,
             "op": t._op,
-            "parents": t._parents,
+            "parents": t.inputs,
             "saved": None if t._op is None else t._saved,
         }
 

@@ -291,9 +291,9 @@ def graph_ops(root: Tensor) -> list[Tensor]:
     found, stack = [], [root]
     while stack:
         node = stack.pop()
-        if node._op is not None and not any(node is o for o in found):
+        if not node.is_leaf and not any(node is o for o in found):
             found.append(node)
-            stack.extend(node._parents)
+            stack.extend(node.inputs)
     return found
 
 
@@ -330,7 +330,7 @@ def test_backward_releases_saved_arrays_while_the_loss_lives(retain_graph, apply
     """
     x = Tensor(np.linspace(-1, 1, 6), requires_grad=True)
     loss = apply_op(MaskedReLU, x).sum()
-    mask = weakref.ref(loss._parents[0]._saved[0])
+    mask = weakref.ref(loss.inputs[0]._saved[0])
     loss.backward(retain_graph=retain_graph)
     gc.collect()
     assert (mask() is None) is not retain_graph

@@ -18,11 +18,11 @@ def recorded_ops(root: Tensor) -> Counter:
     seen, stack, names = set(), [root], Counter()
     while stack:
         t = stack.pop()
-        if t._op is None or id(t) in seen:
+        if t.is_leaf or id(t) in seen:
             continue
         seen.add(id(t))
         names[t.op] += 1
-        stack.extend(t._parents)
+        stack.extend(t.inputs)
     return names
 
 
@@ -169,7 +169,7 @@ def test_linear_forward_is_x_at_w_plus_b() -> None:
     X = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]])
     out = layer(Tensor(X))
     np.testing.assert_array_equal(out.data, [[5.5, 7.0], [-0.5, 2.0]])
-    assert out.op == "add" and out._parents[0].op == "matmul"
+    assert out.op == "add" and out.inputs[0].op == "matmul"
     no_bias = nn.Linear(3, 2, bias=False, dtype=np.float64)
     assert no_bias(Tensor(X)).op == "matmul"
 
@@ -189,9 +189,9 @@ def test_mlp_with_mse_records_exactly_the_sheet_ops() -> None:
     loss = nn.MSELoss()(model(Tensor(np.ones((5, 3)))), np.zeros((5, 1)))
     assert recorded_ops(loss) == Counter(matmul=2, add=2, relu=1, sub=1, square=1, mean=1)
     chain, t = [], loss
-    while t._op is not None:
+    while not t.is_leaf:
         chain.append(t.op)
-        t = t._parents[0]
+        t = t.inputs[0]
     assert chain == ["mean", "square", "sub", "add", "matmul", "relu", "add", "matmul"]
 
 

@@ -182,9 +182,9 @@ def applied_op(row: Row, arrays: list[np.ndarray]) -> tuple[Tensor, list[np.ndar
     stack = [row.fn(*[Tensor(a, requires_grad=True) for a in arrays])]
     while stack:
         node = stack.pop(0)
-        if node._op is row.op:
-            return node, [p.data.copy() for p in node._parents]
-        stack.extend(p for p in node._parents if p._op is not None)
+        if node.op_type is row.op:
+            return node, [p.data.copy() for p in node.inputs]
+        stack.extend(p for p in node.inputs if not p.is_leaf)
     raise AssertionError(f"{row.name} records no {row.op.__name__}")
 
 

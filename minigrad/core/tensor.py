@@ -306,12 +306,31 @@ class Tensor:
         """Name of the op that produced this tensor, or None for a leaf."""
         return None if self._op is None else self._op.name
 
+    # ------------------------------------------------------------ the public, read-only graph view
+    # `minigrad.see`, gradcheck and the tests read a node through these names only, so the slots
+    # above can change for speed without breaking them.
+
     @property
-    def _parents(self) -> tuple["Tensor", ...]:
-        """The inputs of the op that made this tensor (none for a leaf): the graph's edges."""
+    def inputs(self) -> tuple["Tensor", ...]:
+        """The input tensors of the op that made this tensor, in argument order (none for a leaf)."""
         if self._op is None:
             return ()
         return (self._x,) if self._y is None else (self._x, self._y)
+
+    @property
+    def op_type(self) -> type[Op] | None:
+        """The op's class in the op table (`minigrad.core.ops`), or None for a leaf."""
+        return self._op
+
+    @property
+    def op_params(self) -> dict[str, Any]:
+        """The op's non-tensor arguments by name (axis, exponent, ...); empty for a leaf."""
+        return {} if self._op is None else self._op.param_values(self)
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each input, whether backward computes its gradient (as torch's ctx.needs_input_grad)."""
+        return () if self._op is None else self._needs_input_grad
 
     @property
     def T(self) -> "Tensor":

@@ -154,14 +154,14 @@ def graph_description(
 
     for t in info.order:
         op_id = None
-        if t._op is not None:
+        if not t.is_leaf:
             op_id = new_id()
             nodes.append(GraphNode(op_id, "op", _op_label(t), "op", cluster=boxes.get(("op", t))))
-            for i, p in enumerate(t._parents):
+            for i, p in enumerate(t.inputs):
                 edges.append(GraphEdge(ids[p], op_id, format_shape(p.shape)))
             if grad_edges:
-                for i, p in enumerate(t._parents):
-                    if t._needs_input_grad[i]:
+                for i, p in enumerate(t.inputs):
+                    if t.needs_input_grad[i]:
                         label = f"{info.differential(p)} {format_shape(p.shape)}"
                         edges.append(GraphEdge(op_id, ids[p], label, "grad"))
         ids[t] = new_id()
@@ -271,7 +271,7 @@ def _escape(text: str) -> str:
 
 def _op_label(t: Tensor) -> str:
     """matmul, add, ...; with the arguments that change what the op does: sum(axis=0), pow(3)."""
-    name, params = t._op.name, t._op.param_values(t)
+    name, params = t.op, t.op_params
     if name in ("sum", "mean") and params.get("axis") is not None:
         return f"{name}(axis={params['axis']}{', keepdims' if params.get('keepdims') else ''})"
     if name == "pow":
@@ -398,7 +398,7 @@ def tensor_mimebundle(t: Tensor, include: Any = None, exclude: Any = None) -> di
     are left to `save_svg`.
     """
     bundle = {"text/plain": repr(t)}
-    if t._op is None:
+    if t.is_leaf:
         return bundle
     try:
         desc = graph_description(t)

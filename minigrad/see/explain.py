@@ -176,9 +176,9 @@ def explain_backward(
         >>> print(explain_backward(L))          # paths, steps and dL/dW1 = Xᵀ · (...)
         >>> explain_backward(L)["W1"].evaluate() # equals W1.grad after L.backward()
     """
-    if not isinstance(loss, Tensor) or loss._op is None or loss.size != 1:
+    if not isinstance(loss, Tensor) or loss.is_leaf or loss.size != 1:
         raise ValueError("explain_backward needs the one-element result of recorded ops (a loss), "
-                         f"got {'a leaf' if isinstance(loss, Tensor) and loss._op is None else loss!r}")
+                         f"got {'a leaf' if isinstance(loss, Tensor) and loss.is_leaf else loss!r}")
     return _Builder(inspect_graph(loss, names, params), max_paths).build()
 
 
@@ -203,7 +203,7 @@ class _Builder:
         """The (consumer, input position) pairs through which a gradient reaches t."""
         if not t.requires_grad:
             return []
-        return [(c, i) for c, i in self.info.consumers[t] if self.up[c] and c._needs_input_grad[i]]
+        return [(c, i) for c, i in self.info.consumers[t] if self.up[c] and c.needs_input_grad[i]]
 
     def _count_paths(self) -> None:
         """up[t]: paths from the loss down to t; the anchor is the lowest tensor every path passes."""
@@ -211,22 +211,22 @@ class _Builder:
         self.up = {t: 0 for t in order}
         self.up[self.root] = 1
         for t in reversed(order):
-            if t._op is not None and self.up[t]:
-                for i, p in enumerate(t._parents):
-                    if t._needs_input_grad[i] and p.requires_grad:
+            if not t.is_leaf and self.up[t]:
+                for i, p in enumerate(t.inputs):
+                    if t.needs_input_grad[i] and p.requires_grad:
                         self.up[p] += self.up[t]
-        self.targets = [t for t in order if t._op is None and t.requires_grad and self.up[t]]
+        self.targets = [t for t in order if t.is_leaf and t.requires_grad and self.up[t]]
         if not self.targets:
             raise ValueError("nothing to explain: no leaf below the loss requires grad")
         down = {t: int(t in self.targets) for t in order}
         for t in order:
-            if t._op is not None:
-                down[t] += sum(down[p] for i, p in enumerate(t._parents)
-                               if t._needs_input_grad[i] and p.requires_grad)
+            if not t.is_leaf:
+                down[t] += sum(down[p] for i, p in enumerate(t.inputs)
+                               if t.needs_input_grad[i] and p.requires_grad)
         self.active = [t for t in order if self.up[t] and down[t]]
         whole = down[self.root]
-        anchor = next(t for t in self.active if t._op is not None and self.up[t] * down[t] == whole)
-        self.named = {t for t in self.active if t._op is not None and len(self.edges_into(t)) > 1}
+        anchor = next(t for t in self.active if not t.is_leaf and self.up[t] * down[t] == whole)
+        self.named = {t for t in self.active if not t.is_leaf and len(self.edges_into(t)) > 1}
         self.named.add(anchor)
         self.named.discard(self.root)
 
@@ -236,7 +236,7 @@ class _Builder:
         """The op's parameters as formula nodes: literals inline, anything else (an index) by name."""
         if id(node) not in self.param_cache:
             nodes = {}
-            for key, value in node._op.param_values(node).items():
+            for key, value in node.op_params.items():
                 try:
                     nodes[key] = sym.constant(sym.literal(value))
                 except TypeError:
@@ -246,13 +246,13 @@ class _Builder:
 
     def step_node(self, consumer: Tensor, i: int, g: Any, target: Tensor) -> Any:
         """The consumer op's VJP for input i, with g as grad_out, summed back to target's shape."""
-        op = consumer._op
+        op = consumer.op_type
         if i >= len(op.formulas):
             raise FormulaError(f"op {op.name!r} declares no symbolic VJP for input {i} (Op.formulas)")
         formula = op.formulas[i]
         if op.name in _EQUIVALENT_FORMULAS:
             formula = formula.replace(*_EQUIVALENT_FORMULAS[op.name])
-        parents = consumer._parents
+        parents = consumer.inputs
         names = {"x": parents[0], "out": consumer} | ({"y": parents[1]} if len(parents) > 1 else {})
         bindings = {k: sym.name(self.info.idents[t]) for k, t in names.items()} | {"g": g}
         shapes = {k: t.shape for k, t in names.items()}
@@ -288,7 +288,7 @@ class _Builder:
                 continue
             edges = self.edges_into(t)
             depth[t] = 1 + max(depth[c] for c, _ in edges)
-            if depth[t] >= MAX_INLINE_STEPS and t._op is not None:
+            if depth[t] >= MAX_INLINE_STEPS and not t.is_leaf:
                 self.named.add(t)
             if t in self.named:
                 depth[t] = 0

@@ -81,7 +81,7 @@ def forward_order(root: Tensor) -> list[Tensor]:
     stack: list[tuple[Tensor, int]] = [(root, 0)]
     while stack:
         t, i = stack.pop()
-        parents = t._parents if t._op is not None else ()
+        parents = t.inputs if not t.is_leaf else ()
         if i < len(parents):
             stack.append((t, i + 1))
             p = parents[i]
@@ -145,8 +145,8 @@ def inspect_graph(root: Tensor, names: Mapping[Tensor, str] | None = None, param
     order = forward_order(root)
     consumers: dict[Tensor, list[tuple[Tensor, int]]] = {t: [] for t in order}
     for t in order:
-        if t._op is not None:
-            for i, p in enumerate(t._parents):
+        if not t.is_leaf:
+            for i, p in enumerate(t.inputs):
                 consumers[p].append((t, i))
     paths, model = parameter_paths(params)
     roles = {t: _role(t, root) for t in order}
@@ -174,9 +174,9 @@ def inspect_graph(root: Tensor, names: Mapping[Tensor, str] | None = None, param
 
 
 def _role(t: Tensor, root: Tensor) -> str:
-    if t is root and t._op is not None:
+    if t is root and not t.is_leaf:
         return "loss"
-    if t._op is not None:
+    if not t.is_leaf:
         return "intermediate"
     return "param" if t.requires_grad else "data"
 
@@ -190,13 +190,13 @@ def _find_layers(order: list[Tensor], consumers: dict, roles: dict) -> list[Laye
     """Affine layers: a matmul with a parameter on the right, plus a bias add and an activation if present."""
     layers: list[Layer] = []
     for t in order:
-        if t.op != "matmul" or roles[t._parents[1]] != "param":
+        if t.op != "matmul" or roles[t.inputs[1]] != "param":
             continue
-        weight, pre, bias = t._parents[1], t, None
+        weight, pre, bias = t.inputs[1], t, None
         uses = consumers[t]
         if len(uses) == 1 and uses[0][0].op == "add":
             out = uses[0][0]
-            other = out._parents[1 - uses[0][1]]
+            other = out.inputs[1 - uses[0][1]]
             if roles[other] == "param" and other is not weight:
                 pre, bias = out, other
         act = None
@@ -260,7 +260,7 @@ class _Namer:
         if not layers:
             return []
         out: list[tuple[Tensor, str]] = []
-        first_input = layers[0].product._parents[0]
+        first_input = layers[0].product.inputs[0]
         if self.roles[first_input] == "data":
             out.append((first_input, "X"))
         hidden = [layer for layer in layers[:-1] if layer.activation is not None]
@@ -277,8 +277,8 @@ class _Namer:
 
     def _expression_name(self, t: Tensor) -> None:
         """Name an intermediate after the op that made it, e.g. 'Yhat − Y'; fall back to 'sub3'."""
-        args = [self.names[p] if p in self.atomic else f"({self.names[p]})" for p in t._parents]
-        op = t._op.name
+        args = [self.names[p] if p in self.atomic else f"({self.names[p]})" for p in t.inputs]
+        op = t.op
         atomic = True
         if op in _INFIX and len(args) == 2:
             name, atomic = _INFIX[op].format(*args), False
@@ -287,7 +287,7 @@ class _Namer:
         elif op == "square":
             name = f"{args[0]}²"
         elif op == "pow":
-            p = float(t._op.param_values(t)["exponent"])
+            p = float(t.op_params["exponent"])
             small = p.is_integer() and 0 <= p < 10
             name = args[0] + (str(int(p)).translate(_SUPERSCRIPT) if small else f"^{format_number(p)}")
         elif op == "transpose":
@@ -295,9 +295,9 @@ class _Namer:
         elif op == "index":
             name = f"{args[0]}[…]"
         elif op == "sigmoid":
-            name = f"σ({self.names[t._parents[0]]})"
+            name = f"σ({self.names[t.inputs[0]]})"
         else:
-            name = f"{op}({self.names[t._parents[0]]})"
+            name = f"{op}({self.names[t.inputs[0]]})"
         if len(name) > MAX_NAME:
             count = self.op_counts[op] = self.op_counts.get(op, 0) + 1
             name, atomic = f"{op}{count}", True
@@ -316,7 +316,7 @@ def _identifiers(order: list[Tensor], namer: _Namer) -> dict[Tensor, str]:
     for t in order:
         name = namer.names[t]
         if t in namer.generated or namer.roles[t] == "data" and t.size == 1 and not _IDENT.match(name):
-            base = t.op if t._op is not None else "c"
+            base = t.op if not t.is_leaf else "c"
             counts[base] = counts.get(base, 0) + 1
             candidate = f"{base}{counts[base]}"
         else:

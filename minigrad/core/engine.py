@@ -61,6 +61,29 @@ def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
         raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
 
 
+class observe_backward:
+    """Context manager: call `fn(node, grad_out, grads_sent)` after each VJP of the sweeps run inside it.
+
+    `grads_sent` holds one gradient per input of `node` (None where none is sent), already summed to
+    the input's shape. `minigrad.see.explore` uses it to show the sweep step by step.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __enter__(self) -> "observe_backward":
+        global _observer
+        self._previous, _observer = _observer, self.fn
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        global _observer
+        _observer = self._previous
+
+
+_observer: Any = None
+
+
 def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
     """Propagate `grad` (d out / d root) from `root` and add the result into each leaf's `.grad`.
 
@@ -84,6 +107,7 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
     heap: list = []
     node, held = root, None
     anomaly = MODE.detect_anomaly
+    observer = _observer
     # NOTE: the sweep makes no reference cycles, so the cyclic GC has nothing to find here; with it
     # off, a 100,000-op backward no longer rescans the whole graph every few thousand allocations.
     gc_was_enabled = gc.isenabled()
@@ -106,6 +130,7 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                 for g in input_grads:
                     if g is not None:
                         _check_finite(g, node, "backward (vjp)")
+            sent = [] if observer is not None else None
             held = None
             exact = node._exact
             # NOTE: the inputs are `_x`, then `_y` (one gradient each); stepping from one to the
@@ -141,7 +166,11 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                             leaves[parent] = g.copy()
                         else:
                             leaves[parent] = g
+                if sent is not None:
+                    sent.append(g)
                 parent = node._y
+            if sent is not None:
+                observer(node, grad_out, tuple(sent))
             # NOTE: in a chain (the common case) the one new pending node is the next one; only
             # when several are pending does the heap pick the newest. Skipping it there saves
             # about a tenth of a small network's backward.

@@ -136,7 +136,6 @@ def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
         out._op = op
         out._x = x
         out._y = None
-        out._exact = False
         out._needs_input_grad = _NEEDS_X
         out._seq = next_seq()
         out._pending = None
@@ -154,8 +153,7 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
 
     `y` may also be a number or an array (the right operand of `x + 2`): it becomes a constant.
     """
-    exact = type(y) is float or type(y) is int
-    if exact:  # a Python number: its cached constant, else _lift makes one
+    if type(y) is float or type(y) is int:  # a Python number: its cached constant, else _lift makes one
         constant = _CONSTANTS[x.data.dtype].get(y)
         y = _lift(y, x) if constant is None else constant
     elif type(y) is not Tensor:
@@ -173,10 +171,6 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
         out._op = op
         out._x = x
         out._y = y
-        # NOTE: x op float (or int): the number became a 0-d constant of x's dtype, so the output
-        # has x's shape and dtype and x's gradient needs no reduction. Telling backward so spares
-        # it a shape and dtype check on a cold input: 0.2 us per op on a 100,000-op chain.
-        out._exact = exact
         out._needs_input_grad = _NEEDS[x._requires_grad][y._requires_grad]
         out._seq = next_seq()
         out._pending = None
@@ -241,13 +235,13 @@ class Tensor:
 
     # NOTE: a tensor made by a recorded op is also that op's node in the graph (as a micrograd Value
     # is): `_op` (the Op class; None for a leaf), `_x`/`_y` (its inputs; `_y` is None for a
-    # one-input op), `_params`, `_saved`, `_needs_input_grad`, `_exact`, `_seq`, `_pending` (the
+    # one-input op), `_params`, `_saved`, `_needs_input_grad`, `_seq`, `_pending` (the
     # gradient summed so far during backward) and `_trace` (under detect_anomaly). One object per
     # op instead of a tensor, an op object and a tuple of inputs: the cyclic GC rescans live
     # objects, and on a 100,000-op chain three per op cost 1.6 us of the 4.3 us an op took; one
     # costs about 0.3 us.
     __slots__ = ("data", "grad", "_requires_grad", "name", "_retains_grad", "_op", "_x", "_y", "_saved",
-                 "_params", "_needs_input_grad", "_exact", "_seq", "_pending", "_trace", "__weakref__")
+                 "_params", "_needs_input_grad", "_seq", "_pending", "_trace", "__weakref__")
     # NOTE: makes `ndarray + Tensor` call Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
 

@@ -33,9 +33,6 @@ NOTATION = (
 # A chain of more local steps than this gets a named gradient in between, so formulas stay readable
 # (a 3-layer MLP's dL/dW1 is 8 steps) and deep graphs never nest formulas deeper than this.
 MAX_INLINE_STEPS = 12
-# NOTE: relu's VJP masks with `out > 0`; max(x, 0) > 0 exactly when x > 0, and the textbook
-# writes the mask on the pre-activation (1[Z1 > 0]), so the explanation uses that equal form.
-_EQUIVALENT_FORMULAS = {"relu": ("out > 0", "x > 0")}
 
 
 class FormulaError(RuntimeError):
@@ -294,8 +291,6 @@ class _Builder:
         if i >= len(op.formulas):
             raise FormulaError(f"op {op.name!r} declares no symbolic VJP for input {i} (Op.formulas)")
         formula = op.formulas[i]
-        if op.name in _EQUIVALENT_FORMULAS:
-            formula = formula.replace(*_EQUIVALENT_FORMULAS[op.name])
         parents = consumer.inputs
         names = {"x": parents[0], "out": consumer} | ({"y": parents[1]} if len(parents) > 1 else {})
         bindings = {k: sym.name(self.info.idents[t]) for k, t in names.items()} | {"g": g}

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from browser import SCREENSHOT
 from explore_nets import NETS, chain_net, engine_sweep, fare_net, one_pass, reuse_net, tanh_net
+from helpers import load_example
 
 from minigrad import Tensor
 from minigrad.see import Exploration, explore
 from minigrad.see import explorer
 from minigrad.see.draw import RendererNotFoundError
-from minigrad.see.explain import FormulaError
+from minigrad.see.explain import FormulaError, explain_sweep
 from minigrad.see.graph import inspect_graph
 
 
@@ -154,10 +155,11 @@ def test_big_tensors_are_summarised() -> None:
     root = (Tensor(rng.normal(size=(8, 20))) @ W).tanh().mean()
     page = explore(root)
     root.backward()
+    grad = np.asarray(W.grad)
     info = page.graph["nodes"]["n1"]["grad"]
     assert "values" not in info and info["shape"] == [20, 10]
-    assert info["norm"] == pytest.approx(np.linalg.norm(W.grad))
-    assert (info["min"], info["max"]) == (W.grad.min(), W.grad.max())
+    assert info["norm"] == pytest.approx(np.linalg.norm(grad))
+    assert (info["min"], info["max"], info["mean"]) == (grad.min(), grad.max(), pytest.approx(grad.mean()))
     assert page.steps[0]["grad"] == {"shape": [], "values": 1.0}
 
 
@@ -212,3 +214,25 @@ def test_the_screenshot_is_a_1280x800_png() -> None:
     head = SCREENSHOT.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", head[16:24]) == (1280, 800)
+
+
+@pytest.mark.parametrize("net", ["fare", "reuse", "tanh"])
+def test_every_formula_of_the_sweep_gives_the_engine_gradient(net: str) -> None:
+    root = NETS[net]()
+    sweep = explain_sweep(root)
+    engine = engine_sweep(root)
+    info = inspect_graph(root)
+    ids = {t: id_ for t, id_ in zip(info.order, engine.values)}
+    assert set(sweep.gradients) == {t for t in info.order if t is not root and ids[t] in engine.grads}
+    for t, gradient in sweep.gradients.items():
+        np.testing.assert_allclose(gradient.evaluate(), engine.grads[ids[t]], rtol=1e-12, atol=1e-15)
+    for (consumer, i), step in sweep.steps.items():
+        assert step.op == consumer.op and step.target == sweep.gradients[consumer.inputs[i]].symbol
+
+
+def test_titanic_fare_writes_the_page_of_the_worked_example(tmp_path, capsys) -> None:
+    fare = load_example("titanic_fare")
+    assert fare.main(["--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'backward.html'}" in capsys.readouterr().out
+    text = (tmp_path / "backward.html").read_text(encoding="utf-8")
+    assert embedded(text, "minigrad-steps") == explore(fare_net()).steps

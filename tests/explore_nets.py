@@ -32,6 +32,12 @@ def reuse_net() -> Tensor:
     return (x * x + x).sum()
 
 
+def shared_net() -> Tensor:
+    """h * h + h with h = tanh(x): an intermediate reused, so three shares arrive summed before its own VJP."""
+    h = Tensor([0.3, -0.7], requires_grad=True, dtype=np.float64, name="x").tanh()
+    return (h * h + h).sum()
+
+
 def tanh_net() -> Tensor:
     """Two tanh hidden layers, 3 -> 4 -> 4 -> 1, MSE on 5 rows."""
     rng = np.random.default_rng(14)
@@ -54,7 +60,9 @@ def chain_net() -> Tensor:
     return h.sum()
 
 
-NETS: dict[str, Callable[[], Tensor]] = {"fare": fare_net, "reuse": reuse_net, "tanh": tanh_net, "chain": chain_net}
+NETS: dict[str, Callable[[], Tensor]] = {
+    "fare": fare_net, "reuse": reuse_net, "shared": shared_net, "tanh": tanh_net, "chain": chain_net,
+}
 
 
 @dataclass

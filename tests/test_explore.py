@@ -12,7 +12,7 @@ import struct
 import numpy as np
 import pytest
 from browser import SCREENSHOT
-from explore_nets import NETS, chain_net, engine_sweep, fare_net, one_pass, reuse_net, tanh_net
+from explore_nets import NETS, chain_net, engine_sweep, fare_net, one_pass, reuse_net, shared_net, tanh_net
 from helpers import load_example
 
 from minigrad import Tensor
@@ -91,15 +91,14 @@ def test_a_reused_tensor_adds_up_its_shares() -> None:
 
 
 def test_shares_of_an_intermediate_arrive_summed() -> None:
-    x = Tensor([0.3, -0.7], requires_grad=True, dtype=np.float64, name="x")
-    h = x.tanh()
-    root = (h * h + h).sum()
+    root = shared_net()
     page = explore(root)
     step = next(s for s in page.steps if s["op"] == "tanh")
-    assert [r["from"] for r in step["received"]] == [page.steps[r["step"]]["node"] for r in step["received"]]
-    assert len(step["received"]) == 3
-    root.backward()
-    np.testing.assert_allclose(page.graph["nodes"][step["id"]]["grad"]["values"], (2 * h.data + 1))
+    assert [(r["step"], r["input"], r["op"]) for r in step["received"]] == [(1, 1, "add"), (2, 0, "mul"), (2, 1, "mul")]
+    parts = [np.array(page.steps[r["step"]]["sends"][r["input"]]["grad"]["values"]) for r in step["received"]]
+    np.testing.assert_allclose(sum(parts), step["grad"]["values"], rtol=1e-15)
+    h = root.inputs[0].inputs[1]
+    np.testing.assert_allclose(step["grad"]["values"], 2 * h.data + 1)
 
 
 def test_explore_changes_no_grad_and_keeps_the_graph() -> None:
@@ -174,8 +173,9 @@ def test_non_finite_numbers_stay_valid_json() -> None:
 
 @pytest.mark.parametrize("make, message", [
     (lambda: Tensor([1.0], requires_grad=True), "a leaf"),
-    (lambda: Tensor([1.0, 2.0], requires_grad=True) * 2, "reduce a bigger result"),
-    (lambda: Tensor([1.0]) * 2, "require grad"),
+    (lambda: Tensor([1.0, 2.0], requires_grad=True) * 2, r"shape \(2,\): reduce it first"),
+    (lambda: Tensor([1.0]) * 2, "does any input require grad"),
+    (lambda: 2.0, "got float"),
 ])
 def test_explore_needs_a_loss(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -216,7 +216,7 @@ def test_the_screenshot_is_a_1280x800_png() -> None:
     assert struct.unpack(">II", head[16:24]) == (1280, 800)
 
 
-@pytest.mark.parametrize("net", ["fare", "reuse", "tanh"])
+@pytest.mark.parametrize("net", ["fare", "reuse", "shared", "tanh"])
 def test_every_formula_of_the_sweep_gives_the_engine_gradient(net: str) -> None:
     root = NETS[net]()
     sweep = explain_sweep(root)

@@ -27,7 +27,8 @@ return {
   current: titles('#graph g.node.current').sort(),
   receives: titles('#graph g.node.receives').sort(),
   flow: titles('#graph g.edge.flow').sort(),
-  arriving: nums(document.querySelector('#step .arriving')),
+  arriving: nums(document.querySelector('#step .arriving .arrived')),
+  shares: [...document.querySelectorAll('#step .arriving .shares .part')].map(nums),
   sent: [...document.querySelectorAll('#step .send')].map((s) => [s.dataset.id, nums(s.querySelector('.sent'))]),
 };
 """
@@ -96,6 +97,9 @@ def test_next_walks_the_engine_order_showing_its_gradients(driver, pages, net: s
         assert now["step"] == k and now["counter"] == f"step {k + 1} of {len(engine.ids)}"
         assert now["current"] == sorted([id_, step["op_id"]])
         shown(engine.grads[id_], now["arriving"])
+        assert len(now["shares"]) == (len(step["received"]) if len(step["received"]) > 1 else 0)
+        for r, texts in zip(step["received"], now["shares"]):
+            shown(engine.sent[r["step"]][r["input"]], texts)
         receiving = [s["id"] for s, g in zip(step["sends"], sent) if g is not None]
         assert now["receives"] == sorted(set(receiving))
         assert now["flow"] == sorted(f"{r}->{step['op_id']}" for r in receiving)

@@ -168,11 +168,15 @@
 
   function received(step) {
     if (step.index === 0 && step.received.length === 0) {
-      return "the seed: backward() starts with " + esc(nodes[step.id].symbol) + " = 1";
+      return '<p class="from">the seed: backward() starts with ' + esc(nodes[step.id].symbol) + " = 1</p>";
     }
-    const parts = step.received.map((r) => "from " + esc(r.from) + " (step " + (r.step + 1) + ")");
-    if (parts.length === 1) return parts[0];
-    return "the sum of " + parts.length + " shares (+=): " + parts.join(" + ");
+    const from = (r) => esc(r.op) + "'s VJP at step " + (r.step + 1);
+    if (step.received.length === 1) return '<p class="from">from ' + from(step.received[0]) + "</p>";
+    const shares = step.received.map((r, i) =>
+      '<div class="part"><p class="from">' + (i ? "+= " : "") + "share " + (i + 1) + ", from " + from(r) + "</p>" +
+      valuesHTML(steps[r.step].sends[r.input].grad) + "</div>").join("");
+    return '<p class="from">the sum of ' + step.received.length + " shares, added up as they arrived:</p>" +
+      '<div class="shares">' + shares + '</div><p class="from">= the gradient that arrived:</p>';
   }
 
   function sendHTML(step, send) {
@@ -206,8 +210,8 @@
     return "<h2>Step " + (k + 1) + " of " + steps.length + ': <span class="op">' + esc(step.label) +
       "</span> made " + esc(step.node) + "</h2>" +
       '<div class="arriving"><h3>gradient arriving: ' + esc(node.symbol) + ' <span class="shape">' +
-      shapeText(step.shape) + '</span></h3><p class="from">' + received(step) + "</p>" +
-      valuesHTML(step.grad) + "</div>" +
+      shapeText(step.shape) + "</span></h3>" + received(step) +
+      '<div class="arrived">' + valuesHTML(step.grad) + "</div></div>" +
       "<h3>" + esc(step.op) + "'s VJP sends</h3>" + sends;
   }
 

@@ -14,7 +14,7 @@ The steps are also plain data, in sweep order, embedded in the page as
     index, id, op_id     its place in the sweep; the drawn tensor node and op node (ids of draw.py)
     node, op, label      the tensor's name (W1, Z1, ...), its op's name and drawn label
     shape, grad          the output's shape and the gradient that arrived (see `_array_info`)
-    received             the earlier steps whose shares were summed into that gradient
+    received             the earlier steps (and input positions) whose shares were summed into it
     to                   the names of the inputs it sends a gradient to
     sends                per input: name, id, gradient, share k of n, running total, local formula
 
@@ -116,12 +116,7 @@ def explore(
         >>> page = explore(loss, params=model)     # shows inline in Jupyter
         >>> page.save("out/backward.html")
     """
-    if not isinstance(root, Tensor) or root.is_leaf or root.size != 1 or not root.requires_grad:
-        raise ValueError(
-            "explore needs the one-element result of recorded ops that require grad (a loss), got "
-            f"{'a leaf' if isinstance(root, Tensor) and root.is_leaf else repr(root)}; "
-            "reduce a bigger result first, e.g. with .sum()"
-        )
+    _check_root(root)
     info = inspect_graph(root, names, params)
     desc = graph_description(root, show_grads=False, names=names, params=params)
     recorder = _Recorder(info, desc, retain_values)
@@ -139,6 +134,16 @@ def explore(
     svg, notice = _picture(desc, rankdir)
     graph["notice"] = notice
     return Exploration(title, recorder.steps, graph, svg)
+
+
+def _check_root(root: Any) -> None:
+    need = "explore needs a loss: the one-element result of recorded ops that require grad"
+    if not isinstance(root, Tensor):
+        raise ValueError(f"{need}, got {type(root).__name__}")
+    if root.is_leaf:
+        raise ValueError(f"{need}, got a leaf: no op was recorded (does any input require grad?)")
+    if root.size != 1:
+        raise ValueError(f"{need}, got shape {root.shape}: reduce it first, e.g. with .sum() or .mean()")
 
 
 def _explanation(root: Tensor, info: GraphInfo, names: Any, params: Any) -> tuple[SweepExplanation | None, str]:
@@ -203,7 +208,8 @@ class _Recorder:
                 g = np.asarray(g)
                 total = g.copy() if target not in self.totals else self.totals[target] + g
                 self.totals[target] = total
-                self.received.setdefault(target, []).append({"step": k, "from": names[node]})
+                self.received.setdefault(target, []).append(
+                    {"step": k, "from": names[node], "op": node.op, "input": i})
                 send.update(grad=_array_info(g, self.keep), total=_array_info(total, self.keep),
                             share=len(self.received[target]), leaf=target.is_leaf)
             sends.append(send)

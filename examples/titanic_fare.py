@@ -149,7 +149,7 @@ def write_figures(model: nn.Module, data: FareData, out_dir: Path) -> list[Path]
     loss = nn.MSELoss()(model(X), Y)
     loss.name = "L"
     model.zero_grad()
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph: it is drawn and explained below
     written = [explain_backward(loss, params=model).save_markdown(out_dir / "backprop.md")]
     scheme = draw_network(model, data.feature_names, "fare", len(data.X_train))
     try:

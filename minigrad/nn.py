@@ -135,7 +135,7 @@ class Module:
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             if p.grad is not None:
-                p.grad = p.grad.astype(dtype)
+                p.grad = Tensor(p.grad.data, dtype=dtype)
         return self
 
     def double(self) -> "Module":

@@ -91,14 +91,14 @@ class SGD(Optimizer):
             self._lr_arrays = [np.asarray(self.lr, dtype=p.data.dtype) for p in self.params]
             self._lr_arrays_for = self.lr
         for p, lr in zip(self.params, self._lr_arrays):
-            g = p.grad
+            g = None if p.grad is None else p.grad.data
             if g is not None:
                 p.data -= lr * g
 
     def _step_momentum(self) -> None:
         lr, momentum = self.lr, self.momentum
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = None if p.grad is None else p.grad.data
             if g is None:
                 continue
             buf = self.buffers[i]
@@ -159,7 +159,7 @@ class Adam(Optimizer):
         lr, eps = self.lr, self.eps
         beta1, beta2 = self.betas
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = None if p.grad is None else p.grad.data
             if g is None:
                 continue
             self.steps[i] = t = self.steps[i] + 1

@@ -50,6 +50,8 @@ class Op:
     notation_atomic = True
     """Whether that name reads as one term inside a longer expression (no brackets needed)."""
     activation = False
+    reads: tuple[str, ...] = ("x", "y", "out")
+    """Which of the inputs and the output its VJP reads: backward checks that none changed in place."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -92,6 +94,7 @@ def _compile_vjp(op: type[Op]) -> Any:
             return (g * y if n0 else None), (g * x if n1 else None)
     """
     used = {node.id for f in op.formulas for node in ast.walk(ast.parse(f, mode="eval")) if isinstance(node, ast.Name)}
+    op.reads = tuple(v for v in ("x", "y", "out") if v in used and (v != "y" or len(op.formulas) > 1))
     lines = [f"def vjp(ctx, g):"]
     for slot, var in (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out")):
         if var in used:
@@ -156,7 +159,14 @@ def _zero(dtype: np.dtype) -> np.ndarray:
 
 
 _ZEROS: dict[str, np.ndarray] = {}
-FORMULA_HELPERS = {"np": np, "expand": expand, "where": where, "index_backward": index_backward}
+def index_zero(g: np.ndarray, index: Any) -> np.ndarray:
+    """A copy of g with zeros at `index`: the gradient of what an assignment x[index] = v overwrote."""
+    grad = np.array(g, copy=True)
+    grad[index] = 0
+    return grad
+
+
+FORMULA_HELPERS = {"np": np, "expand": expand, "where": where, "index_backward": index_backward, "index_zero": index_zero}
 
 
 # ---------------------------------------------------------------- elementwise, binary
@@ -408,3 +418,18 @@ class Index(Op):
     def forward(ctx, x, index):
         ctx._params = (index,)
         return x[index]
+
+
+class IndexPut(Op):
+    """out = x with out[index] = y (x[index] = y, recorded as torch records an in-place assignment)"""
+
+    name, formulas, params = "index_put", ("index_zero(g, index)", "g[index]"), ("index",)
+    notation = "{x_name}[…] ← {y}"
+    notation_atomic = False
+
+    @staticmethod
+    def forward(ctx, x, y, index):
+        ctx._params = (index,)
+        out = x.copy()
+        out[index] = y
+        return out

@@ -112,6 +112,7 @@ def test_explore_changes_no_grad_and_keeps_the_graph() -> None:
     held = W1.grad
     page = explore(root)
     assert W1.grad is held
+    np.testing.assert_array_equal(held, first)
     assert page.graph["accumulates"] == ["W1", "b1", "W2", "b2"]
     np.testing.assert_array_equal(page.graph["nodes"]["n1"]["grad"]["values"], first)
     root.backward()

@@ -121,6 +121,9 @@ def explore(
     desc = graph_description(root, show_grads=False, names=names, params=params)
     recorder = _Recorder(info, desc, retain_values)
     before = {t: t.grad for t in info.order}
+    # NOTE: backward adds into an existing .grad in place, so each one is set aside, not just remembered.
+    for t in before:
+        t.grad = None
     try:
         with observe_backward(recorder.record):
             root.backward(retain_graph=True)

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 from browser import HEIGHT, WIDTH, console_errors, missing, requests, start_chromium, stop_chromium
-from explore_nets import NETS, Sweep, engine_sweep
+from explore_nets import NETS, Sweep, engine_sweep, numbers_of
 
 from minigrad.see import Exploration, explore
 
@@ -58,8 +58,8 @@ def numbers(texts: list[str]) -> np.ndarray:
 
 
 def shown(values: np.ndarray, texts: list[str]) -> None:
-    """The 4 significant digits on screen are the engine's number."""
-    np.testing.assert_allclose(numbers(texts), np.ravel(values), rtol=6e-4, atol=1e-300)
+    """The 4 significant digits on screen are the engine's numbers (or its norm, min, max and mean)."""
+    np.testing.assert_allclose(numbers(texts), numbers_of(values), rtol=6e-4, atol=1e-300)
 
 
 def open_page(driver: Any, path: Path) -> list[str]:
@@ -199,3 +199,21 @@ def test_usable_at_1280_by_800(driver, pages) -> None:
     g, cur = layout["graph"], layout["current"]
     assert g["left"] <= cur["left"] and cur["right"] <= g["right"] and g["top"] <= cur["top"] <= g["bottom"]
     assert layout["zoom"] >= 0.74
+
+
+def test_without_a_picture_the_page_still_steps(driver, pages, tmp_path, monkeypatch) -> None:
+    from minigrad.see import explorer
+    from minigrad.see.draw import RendererNotFoundError
+
+    def no_renderer(*args: object, **kwargs: object) -> str:
+        raise RendererNotFoundError("no Graphviz here")
+
+    monkeypatch.setattr(explorer, "render_svg", no_renderer)
+    path = explore(NETS["reuse"]()).save(tmp_path / "plain.html")
+    assert open_page(driver, path) == [path.as_uri()]
+    assert "no Graphviz here" in driver.find_element("id", "graph").text
+    assert not driver.find_element("css selector", ".zoom").is_displayed()
+    key(driver, "ARROW_RIGHT")
+    now = state(driver)
+    assert now["step"] == 1 and now["current"] == [] and len(now["sent"]) == 2
+    assert console_errors(driver) == []

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..core import Tensor
 from ..core.engine import observe_backward
-from .draw import GraphDescription, RendererNotFoundError, graph_description, render_svg, to_digraph
+from .draw import LEGEND, GraphDescription, RendererNotFoundError, graph_description, render_svg, to_digraph
 from .explain import FormulaError, SweepExplanation, explain_sweep
 from .graph import GraphInfo, format_shape, inspect_graph
 
@@ -253,6 +253,7 @@ class _Recorder:
                 "name": info.names[t],
                 "alias": info.aliases.get(t),
                 "role": info.roles[t],
+                "kind": dict(LEGEND)[info.roles[t]],
                 "shape": list(t.shape),
                 "op": t.op,
                 "op_id": self.op_ids.get(t),
@@ -344,6 +345,7 @@ _PAGE = """<!DOCTYPE html>
   <span class="key pending">gradient waiting</span>
   <span class="key done">done</span>
   <span class="key filled">leaf with .grad</span>
+  <span class="key selected">clicked</span>
   <span class="hint">← → step, space play, click a node for its value, gradient and formula</span>
 </div>
 <main>

@@ -216,7 +216,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                np.asarray(p.grad)[...] = 0
+                p.grad.zero_()
 
     # ------------------------------------------------------------ saving and loading
 

@@ -50,8 +50,8 @@ class Op:
     notation_atomic = True
     """Whether that name reads as one term inside a longer expression (no brackets needed)."""
     activation = False
-    reads: tuple[str, ...] = ("x", "y", "out")
-    """Which of the inputs and the output its VJP reads: backward checks that none changed in place."""
+    reads: tuple[tuple[str, ...], ...] = (("x", "y", "out"), ("x", "y", "out"))
+    """Per input, which of x, y and out its gradient reads: backward checks that none changed in place."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,7 +94,10 @@ def _compile_vjp(op: type[Op]) -> Any:
             return (g * y if n0 else None), (g * x if n1 else None)
     """
     used = {node.id for f in op.formulas for node in ast.walk(ast.parse(f, mode="eval")) if isinstance(node, ast.Name)}
-    op.reads = tuple(v for v in ("x", "y", "out") if v in used and (v != "y" or len(op.formulas) > 1))
+    op.reads = tuple(
+        tuple(v for v in ("x", "y", "out") if any(n.id == v for n in ast.walk(ast.parse(f, mode="eval")) if isinstance(n, ast.Name)))
+        for f in op.formulas
+    )
     lines = [f"def vjp(ctx, g):"]
     for slot, var in (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out")):
         if var in used:

@@ -69,10 +69,12 @@ def open_page(driver: Any, path: Path) -> list[str]:
     return requests(driver)
 
 
-def key(driver: Any, name: str) -> None:
+def key(driver: Any, name: str, focused: bool = False) -> None:
+    """Press a key (a name of selenium's Keys) on the page's body, or on the element that has the focus."""
     from selenium.webdriver.common.keys import Keys
 
-    driver.find_element("tag name", "body").send_keys(getattr(Keys, name))
+    target = driver.switch_to.active_element if focused else driver.find_element("tag name", "body")
+    target.send_keys(getattr(Keys, name))
 
 
 def state(driver: Any) -> dict[str, Any]:
@@ -216,4 +218,21 @@ def test_without_a_picture_the_page_still_steps(driver, pages, tmp_path, monkeyp
     key(driver, "ARROW_RIGHT")
     now = state(driver)
     assert now["step"] == 1 and now["current"] == [] and len(now["sent"]) == 2
+    assert console_errors(driver) == []
+
+
+def test_the_jupyter_iframe_runs_the_same_page(driver, pages, tmp_path) -> None:
+    _, page, engine = pages["reuse"]
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{page._repr_html_()}</body></html>", encoding="utf-8")
+    assert open_page(driver, path) == [path.as_uri()]
+    driver.switch_to.frame(driver.find_element("tag name", "iframe"))
+    try:
+        driver.find_element("id", "next").click()
+        now = state(driver)
+        assert now["step"] == 1 and now["current"] == sorted([engine.ids[1], page.steps[1]["op_id"]])
+        key(driver, "ARROW_RIGHT", focused=True)
+        assert state(driver)["step"] == 2
+    finally:
+        driver.switch_to.default_content()
     assert console_errors(driver) == []

@@ -19,6 +19,8 @@ from minigrad.see.explorer import MAX_VALUES
 from minigrad.see.graph import inspect_graph
 
 one_pass = load_example("one_pass")
+# The chain-rule path from the fare net's loss down to W1, as explain writes it.
+W1_PATH = "L ← mean ← square ← sub ← Yhat ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"
 
 
 def fare_net() -> Tensor:

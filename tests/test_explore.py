@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from browser import SCREENSHOT
 from explore_nets import (
-    NETS, chain_net, engine_sweep, fare_net, held, numbers_of, one_pass, reuse_net, shared_net, tanh_net,
+    NETS, W1_PATH, chain_net, engine_sweep, fare_net, held, numbers_of, one_pass, reuse_net, shared_net, tanh_net,
 )
 from helpers import load_example
 
@@ -78,8 +78,8 @@ def test_the_fare_page_has_the_numbers_of_one_pass() -> None:
     assert sends["W1"]["formula"] == "dL/dW1 = Xᵀ · dL/d(X·W1)"
     assert sends["W1"]["shapes"] == "[3×3] · [3×4] → 3×4"
     assert sends["Y"]["grad"] is None and sends["Y"]["why"] == "Y does not require grad"
-    assert by_name["W1"]["formula"] == "(dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0]".join(["Xᵀ · (", ")"])
-    assert by_name["W1"]["paths"] == ["L ← mean ← square ← sub ← Yhat ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"]
+    assert by_name["W1"]["formula"] == "Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])"
+    assert by_name["W1"]["paths"] == [W1_PATH]
 
 
 def test_a_reused_tensor_adds_up_its_shares() -> None:

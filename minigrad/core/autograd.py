@@ -23,7 +23,11 @@ def _tuple(value: Any) -> tuple:
 
 def _seeds(outputs: tuple[Tensor, ...], grad_outputs: Any, create_graph: bool) -> list[tuple[Tensor, Any]]:
     """Each output with its gradient: an array, or a Tensor under create_graph (ones for a scalar)."""
-    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _tuple(grad_outputs)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray, int, float)):
+        grad_outputs = (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} for {len(outputs)} outputs")
     seeds = []

@@ -22,6 +22,7 @@ from hypothesis.extra import numpy as hnp
 from minigrad import Tensor
 from minigrad.core import ops
 from minigrad.core.engine import unbroadcast
+from minigrad.core.tensor import _binary, _unary
 
 Shapes = tuple[tuple[int, ...], ...]
 
@@ -91,6 +92,35 @@ def reverse_axes(x: Any) -> Any:
     return x.permute(tuple(reversed(range(x.dim()))))
 
 
+def _assigned(x: Any, y: Any, index: Any) -> Any:
+    """t = x * 1; t[index] = y: an assignment into a non-leaf, recorded (as torch records it)."""
+    t = x * 1
+    t[index] = y
+    return t
+
+
+COND = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, True]])
+
+
+def _torch_scatter(x: Any) -> Any:
+    import torch
+
+    return torch.zeros(5, 4, dtype=x.dtype).index_put((torch.tensor([0, 2, 0]),), x, accumulate=True)
+
+
+# NOTE: Expand, Where, IndexBackward and IndexZero are the ops a backward with create_graph=True
+# records for the formulas' helpers (minigrad.core.higher); they are applied here directly.
+RECORDED_BY_BACKWARD: list[Row] = [
+    Row("expand (2, 3, 4)", ops.Expand, lambda x: _unary(ops.Expand, x, (2, 3, 4)), (((3, 4),), ((1, 4),), ((),)),
+        ("any",), lambda x: x.expand(2, 3, 4)),
+    Row("where(COND, x, y)", ops.Where, lambda x, y: _binary(ops.Where, x, y, COND),
+        (((3, 4), (3, 4)), ((3, 4), ()), ((4,), (3, 1))), torch_fn=lambda x, y: (x * x.new_tensor(COND) + y * x.new_tensor(~COND))),
+    Row("index_backward", ops.IndexBackward, lambda x: _unary(ops.IndexBackward, x, (5, 4), ([0, 2, 0],)),
+        (((3, 4),),), ("any",), _torch_scatter),
+    Row("index_zero", ops.IndexZero, lambda x: _unary(ops.IndexZero, x, (slice(None), [0, 2])), (((3, 4),),),
+        ("any",), lambda x: x * x.new_tensor([0.0, 1.0, 0.0, 1.0])),
+]
+
 TABLE: list[Row] = [
     Row("x + y", ops.Add, operator.add, PAIRS),
     Row("x - y", ops.Sub, operator.sub, PAIRS),
@@ -157,9 +187,12 @@ TABLE: list[Row] = [
     Row("x[[0, 2, 0]]", ops.Index, lambda x: x[[0, 2, 0]], (((3, 4),), ((3,),))),
     Row("x[[0, 1, 1], [3, 3, 0]]", ops.Index, lambda x: x[[0, 1, 1], [3, 3, 0]], (((3, 4),),)),
     Row("x[1:, [0, 0, 3]]", ops.Index, lambda x: x[1:, [0, 0, 3]], (((3, 4),),)),
+    Row("t[1] = y", ops.IndexPut, lambda x, y: _assigned(x, y, 1), (((3, 4), (4,)), ((3, 4), ()))),
+    Row("t[:, [0, 2]] = y", ops.IndexPut, lambda x, y: _assigned(x, y, (slice(None), [0, 2])), (((3, 4), (3, 1)),)),
     Row("x[ndarray]", ops.Index, lambda x: x[np.array([2, 2, 1])], (((3, 4),),)),
     Row("x[mask]", ops.Index, lambda x: x[MASK], (((3, 4),), ((3,),))),
     Row("x[Tensor]", ops.Index, lambda x: x[Tensor([0, 0, 2])], (((3, 4),),), torch_fn=lambda x: x[[0, 0, 2]]),
+    *RECORDED_BY_BACKWARD,
 ]
 CASES = [
     pytest.param(row, shapes, id=f"{row.name}-{'-'.join(map(str, shapes))}") for row in TABLE for shapes in row.shapes
@@ -372,9 +405,9 @@ def test_relu_blocks_an_infinite_gradient_on_a_big_array_too() -> None:
     x = Tensor(np.r_[-np.ones(5000), 0.0, 4.0], requires_grad=True, dtype=np.float64)
     with np.errstate(divide="ignore"):
         (x.relu() ** 0.5).sum().backward()
-    assert not np.isnan(x.grad).any()
-    np.testing.assert_array_equal(x.grad[-3:], [0.0, 0.0, 0.25])
-    assert (x.grad[:-1] == 0).all()
+    assert not np.isnan(x.grad.numpy()).any()
+    np.testing.assert_array_equal(x.grad.numpy()[-3:], [0.0, 0.0, 0.25])
+    assert (x.grad.numpy()[:-1] == 0).all()
 
 
 def test_relu_gradient_on_a_big_array_matches_torch() -> None:

@@ -79,28 +79,57 @@ def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
         raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
 
 
-def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (d out / d root) from `root` and add the result into each leaf's `.grad`.
+_MODIFIED = (
+    "one of the variables needed for gradient computation has been modified by an inplace operation: "
+    "[{dtype} {shape}]{which} is at version {now}; expected version {then} instead. Its values were saved "
+    "for the backward of op {op!r}{where}. Hint: change a .clone() of it instead, or make the change "
+    "before the op reads it; detect_anomaly() records where each op was created."
+)
 
-    Leaf gradients are all collected first, so an error raised mid-pass leaves every `.grad` as it was.
-    """
-    for t, g in leaf_grads(root, grad, retain_graph).items():
-        t.grad = g if t.grad is None else t.grad + g  # PyTorch accumulates, never assigns
+
+def _check_versions(node: Any) -> None:
+    """Raise torch's error when an array the node's VJP reads was changed in place after the node was made."""
+    for slot in {v for reads, needed in zip(node._op.reads, node._needs_input_grad) if needed for v in reads}:
+        t = node if slot == "out" else node._x if slot == "x" else node._y
+        changes = t._modified
+        if changes and changes[-1] < node._seq:
+            then = sum(1 for c in changes if c > node._seq)
+            seen = t if t is node else _as_of(t, node)
+            which = "" if seen._op is None else f", which is output 0 of {seen._op.__name__},"
+            trace = getattr(node, "_trace", None)
+            raise RuntimeError(_MODIFIED.format(
+                dtype=t.data.dtype, shape=list(t.data.shape), which=which, now=len(changes), then=then,
+                op=node._op.name, where=f" (created at {trace})" if trace else ""))
 
 
-def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
+def _as_of(t: Any, node: Any) -> Any:
+    """The tensor t as `node` saw it: before any in-place op that recorded t anew after node was made."""
+    while t._op is not None and t._seq < node._seq:
+        t = t._previous
+    return t
+
+
+def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()) -> dict:
     """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`.
 
+    `more` holds further (root, grad) pairs swept at once (autograd.grad of several outputs).
     Each op gets a decreasing sequence number when it is recorded, after the ops that made its
     inputs, so when the heap hands out the newest pending node, every consumer of it has already
     added its share to its gradient.
     """
-    if root._op is None:
+    if root._op is None and not more:
         return {root: grad.copy()}
     leaves: dict = {}
-    root._pending = grad
-    heap = [(root._seq, root)]
-    anomaly, observer = MODE.detect_anomaly, _observer
+    heap: list = []
+    for start, g in ((root, grad), *more):
+        if start._op is None:
+            leaves[start] = leaves[start] + g if start in leaves else g.copy()
+        elif start._pending is None:
+            start._pending = g
+            heappush(heap, (start._seq, start))
+        else:
+            start._pending = start._pending + g
+    anomaly, observer, last_inplace = MODE.detect_anomaly, _observer, MODE.last_inplace
     try:
         while heap:
             node = heappop(heap)[1]
@@ -109,11 +138,14 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                 raise RuntimeError(_FREED.format(op=node._op.name))
             if node._retains_grad:
                 leaves[node] = grad_out.copy()
+            # NOTE: only a node older than the newest in-place change can have had its inputs changed
+            # or recorded anew since; in a training loop every graph is newer, so nothing is checked.
+            stale = node._seq > last_inplace
+            if stale:
+                _check_versions(node)
             grads = node._op.vjp(node, grad_out)
-            if not retain_graph:
-                node._saved = None  # what the op kept beyond its inputs and output; None marks a node done
             sent = [] if observer is not None else None
-            parent = node._x
+            parent = node._x if not stale else _as_of(node._x, node)
             for g in grads:
                 if g is not None:
                     if anomaly:
@@ -141,7 +173,11 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                             leaves[parent] = g.copy() if g is grad_out or g.base is not None else g
                 if sent is not None:
                     sent.append(g)
-                parent = node._y
+                parent = node._y if not stale or node._y is None else _as_of(node._y, node)
+            if not retain_graph:
+                # NOTE: the graph lets go as torch's does: the node keeps its op and values but no
+                # longer its inputs, so what the user does not hold is freed; None marks it done.
+                node._saved = node._x = node._y = None
             if sent is not None:
                 observer(node, grad_out, tuple(sent))
     except BaseException:

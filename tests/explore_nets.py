@@ -20,7 +20,7 @@ from minigrad.see.graph import inspect_graph
 
 one_pass = load_example("one_pass")
 # The chain-rule path from the fare net's loss down to W1, as explain writes it.
-W1_PATH = "L ← mean ← square ← sub ← Yhat ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"
+W1_PATH = "L ← mean ← square ← sub ← Ŷ ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"
 
 
 def fare_net() -> Tensor:
@@ -102,7 +102,7 @@ class Sweep:
 def engine_sweep(root: Tensor) -> Sweep:
     """Run root.backward() once under observe_backward and collect the oracle (ids as draw.py gives them)."""
     info = inspect_graph(root)
-    ids = {t: n.id for t, n in zip(info.order, graph_description(root).tensors)}
+    ids = {t: n.id for t, n in zip(info.order, graph_description(root, broadcasts=False).tensors)}
     for t in info.order:
         if not t.is_leaf:
             t.retain_grad()

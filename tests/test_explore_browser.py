@@ -166,7 +166,7 @@ def test_clicking_a_node_shows_its_value_gradient_path_and_formula(driver, pages
     driver.find_element("xpath", f"//*[local-name()='g'][*[local-name()='title' and text()='{w1}']]").click()
     panel = driver.find_element("id", "node")
     text = panel.text
-    assert "W1" in text and "dL/dW1 = Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])" in text
+    assert "W1" in text and "∂L/∂W1 = Xᵀ · ((∂L/∂Ŷ · W2ᵀ) ⊙ 1[Z1 > 0])" in text
     assert W1_PATH in text.replace("\n", " ")
     tables = panel.find_elements("css selector", "table.values")
     shown(engine.values[w1], [n.text for n in tables[0].find_elements("css selector", ".num")])

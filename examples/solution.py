@@ -253,7 +253,7 @@ def _colour(hex_colour: str, body: str) -> str:
 
 
 def _swatch(hex_colour: str) -> str:
-    return f'#box(width: 7pt, height: 7pt, fill: rgb("{hex_colour}"), stroke: 0.4pt)'
+    return f'#box(width: 9pt, height: 9pt, fill: rgb("{hex_colour}"), stroke: 0.5pt + gray)'
 
 
 class Document:
@@ -291,6 +291,7 @@ class Document:
             "#set sub(typographic: false, size: 0.75em)\n"
             "#set super(typographic: false, size: 0.75em)\n"
             "#set par(justify: true)\n"
+            "#show table: set par(justify: false)\n"
             '#set heading(numbering: none)\n'
             '#show raw: set text(font: "DejaVu Sans Mono", size: 7.5pt)\n'
             "#show heading.where(level: 1): it => block(above: 1.2em, below: 0.7em, text(size: 14pt, it.body))\n"
@@ -397,14 +398,15 @@ class Document:
             "term is a box with its name and its space (its shape); ovals are the ops that made them; a dashed "
             "oval is a broadcast numpy does without an op: $b_1 in RR^4$ is copied to all "
             f"{self.n} rows before it is added, $4 -> {self.n} times 4$ (and $b_2$, $1 -> {self.n} times 1$), "
-            "which is why its gradient sums the rows in 6.3. The MSE is drawn as in the example, one node per "
-            "operation: the difference $hat(Y) - Y$, its square $(hat(Y) - Y)^2$, and their mean $L$. The names "
-            "are the scheme's, from the one naming policy both pictures share.\n\n"
-            f"#figure(image(\"computation_graph.svg\", width: {width:.1f}pt), caption: [The computation graph. "
+            "which is why its gradient sums the rows in 6.3. The MSE is drawn one node per operation, its "
+            "intermediate nodes named after this graph's variables: the difference $hat(Y) - Y$, its square "
+            "$(hat(Y) - Y)^2$ and their mean $L$. The names are the scheme's, from the one naming policy both "
+            "pictures share.\n\n"
+            "*Scheme ↔ graph.* Each box of the graph (next page) is one part of the scheme, in the same tint:\n\n"
+            + _table("(auto, 1fr, 1.4fr, auto)", ["scheme", "in the scheme", "graph nodes", "module path"], rows)
+            + f"\n#figure(image(\"computation_graph.svg\", width: {width:.1f}pt), caption: [The computation graph. "
             "Each parameter's chain-rule path from $L$ is drawn in its own colour (legend); 6.3 uses the same "
             "colours.])\n\n"
-            "*Scheme ↔ graph.* Each box of the graph is one part of the scheme, in the same tint:\n\n"
-            + _table("(auto, 1fr, 1.4fr, auto)", ["scheme", "in the scheme", "graph nodes", "module path"], rows)
         )
 
     # ------------------------------------------------------------ 6.3

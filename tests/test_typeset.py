@@ -20,7 +20,8 @@ from minigrad.see.typeset import typst_math, typst_text
     ("Σ_rows(H2²)", 'sum_"rows" (H_(2)^(2))'),
     ("(∂L/∂Z1)ᵢⱼ", "((partial L)/(partial Z_(1)))_(i j)"),
     ("W1 ∈ ℝ³ˣ⁴", "W_(1) in RR^(3 times 4)"),
-    ("h2,1 = tanh(Z1)", "h_(2,1) = tanh (Z_(1))"),
+    ("h2,1 = tanh(Z1)", "h_(2,1) = tanh(Z_(1))"),
+    ("ReLU(Z1)", '"ReLU"(Z_(1))'),
     ("L ← mean ← sub", 'L <- "mean" <- "sub"'),
 ])
 def test_formulas_become_typst_math(text: str, math: str) -> None:

@@ -27,6 +27,7 @@ _NAME = re.compile(r"((?:(?![ᵀᵢⱼˣᴺℝσ𝟙])[^\W\d_])+)([0-9]+(?:,[0-9
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?")
 _COEFFICIENT = re.compile(r"\((−?[0-9]+(?:\.[0-9]+)?)/([0-9]+(?:\.[0-9]+)?)\)")
 _TIGHT = re.compile(r"(?<=[(\[]) | (?=[)\]])")
+_CALLED = re.compile(r'(?<![_\w"])((?:"\w+")|' + "|".join(_FUNCTIONS) + r") \(")
 _SUMS = {"Σ_rows": 'sum_"rows"', "Σ_cols": 'sum_"cols"', "Σ_all": "sum"}
 _TEXT_SPECIAL = re.compile(r"([\\#*_$<>@\[\]`~\"'/])")
 
@@ -40,7 +41,8 @@ def typst_math(text: str, fractions: bool = True) -> str:
         >>> typst_math("∂L/∂W1 = Xᵀ · ∂L/∂Z1")
         '(partial L)/(partial W_(1)) = X^T dot (partial L)/(partial Z_(1))'
     """
-    return _TIGHT.sub("", " ".join(_tokens(text, fractions)).replace(" ^", "^").replace(" _", "_")).strip()
+    joined = _TIGHT.sub("", " ".join(_tokens(text, fractions)).replace(" ^", "^").replace(" _", "_"))
+    return _CALLED.sub(r"\1(", joined).strip()
 
 
 def _tokens(text: str, fractions: bool = True) -> list[str]:

@@ -20,7 +20,7 @@ from minigrad.see.graph import inspect_graph
 
 one_pass = load_example("one_pass")
 # The chain-rule path from the fare net's loss down to W1, as explain writes it.
-W1_PATH = "L ← mean ← square ← sub ← Yhat ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"
+W1_PATH = "L ← mean ← square ← sub ← Ŷ ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"
 
 
 def fare_net() -> Tensor:

@@ -60,7 +60,7 @@ def test_steps_are_the_engine_sweep_with_its_gradients(net: str) -> None:
 
 def test_each_net_has_the_expected_sweep() -> None:
     assert [s["node"] for s in explore(fare_net()).steps] == [
-        "L", "(Yhat − Y)²", "Yhat − Y", "Yhat", "H·W2", "H", "Z1", "X·W1"]
+        "L", "(Ŷ − Y)²", "Ŷ − Y", "Ŷ", "H·W2", "H", "Z1", "X·W1"]
     assert len(explore(chain_net()).steps) == 100
     assert [s["node"] for s in explore(tanh_net()).steps][-5:] == ["Z2", "H1·W2", "H1", "Z1", "X·W1"]
 
@@ -72,13 +72,13 @@ def test_the_fare_page_has_the_numbers_of_one_pass() -> None:
     by_name = {n["name"]: n for n in page.graph["nodes"].values()}
     for name in ("W1", "b1", "W2", "b2"):
         np.testing.assert_array_equal(by_name[name]["grad"]["values"], values[f"dL/d{name}"])
-    for name in ("Yhat", "H", "Z1"):
-        np.testing.assert_array_equal(by_name[name]["grad"]["values"], values[f"dL/d{name}"])
+    for name, key in (("Ŷ", "Yhat"), ("H", "H"), ("Z1", "Z1")):
+        np.testing.assert_array_equal(by_name[name]["grad"]["values"], values[f"dL/d{key}"])
     sends = {s["node"]: s for step in page.steps for s in step["sends"]}
-    assert sends["W1"]["formula"] == "dL/dW1 = Xᵀ · dL/d(X·W1)"
+    assert sends["W1"]["formula"] == "∂L/∂W1 = Xᵀ · ∂L/∂(X·W1)"
     assert sends["W1"]["shapes"] == "[3×3] · [3×4] → 3×4"
     assert sends["Y"]["grad"] is None and sends["Y"]["why"] == "Y does not require grad"
-    assert by_name["W1"]["formula"] == "Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])"
+    assert by_name["W1"]["formula"] == "Xᵀ · ((∂L/∂Ŷ · W2ᵀ) ⊙ 1[Z1 > 0])"
     assert by_name["W1"]["paths"] == [W1_PATH]
 
 
@@ -92,7 +92,7 @@ def test_a_reused_tensor_adds_up_its_shares() -> None:
     root.backward()
     np.testing.assert_allclose(shares[-1]["total"]["values"], 2 * x.data + 1)
     mul = next(step for step in page.steps if step["op"] == "mul")
-    assert mul["to"] == ["x", "x"] and all(s["formula"].startswith("dL/dx += ") for s in mul["sends"])
+    assert mul["to"] == ["x", "x"] and all(s["formula"].startswith("∂L/∂x += ") for s in mul["sends"])
 
 
 def test_shares_of_an_intermediate_arrive_summed() -> None:

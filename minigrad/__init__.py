@@ -6,7 +6,8 @@ its computation graph, so the core never imports the drawing half.
 """
 from . import autograd, datasets, nn, optim
 from .core import (
-    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, gradgradcheck, is_grad_enabled, manual_seed, no_grad,
+    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, gradgradcheck, inference_mode,
+    is_grad_enabled, manual_seed, no_grad, set_grad_enabled,
 )
 
 __all__ = [
@@ -18,12 +19,14 @@ __all__ = [
     "autograd",
     "gradcheck",
     "gradgradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "datasets",
     "manual_seed",
     "nn",
     "no_grad",
     "optim",
+    "set_grad_enabled",
 ]
 __version__ = "0.1.0"
 

@@ -12,7 +12,6 @@ from minigrad.core.higher import tensor_vjp
 from tests.test_ops import CASES, applied_op
 
 torch = pytest.importorskip("torch")
-torch.set_default_dtype(torch.float64)
 RNG = np.random.default_rng(12)
 
 

@@ -89,7 +89,7 @@ _MODIFIED = (
 
 def _check_versions(node: Any) -> None:
     """Raise torch's error when an array the node's VJP reads was changed in place after the node was made."""
-    for slot in node._op.reads:
+    for slot in {v for reads, needed in zip(node._op.reads, node._needs_input_grad) if needed for v in reads}:
         t = node if slot == "out" else node._x if slot == "x" else node._y
         changes = t._modified
         if changes and changes[-1] < node._seq:

@@ -1,6 +1,7 @@
 """Grad mode: the switches every op reads (record a graph? watch for NaN?) and their contexts.
 
-`no_grad` and `enable_grad` turn graph recording off and on, as torch's do; `detect_anomaly`
+`no_grad` and `enable_grad` turn graph recording off and on, as torch's do, `set_grad_enabled`
+sets it from a flag and `inference_mode` is `no_grad` under torch's other name; `detect_anomaly`
 makes ops check their outputs and gradients for NaN or inf.
 """
 from __future__ import annotations
@@ -63,6 +64,82 @@ class enable_grad(no_grad):
     """Re-enable graph recording inside a `no_grad` block (as torch.enable_grad)."""
 
     _enabled = True
+
+
+class inference_mode(no_grad):
+    """torch.inference_mode, here the same switch as `no_grad` (minigrad has no inference tensors).
+
+    `inference_mode(False)` turns recording on again, as torch's does inside a `no_grad` block.
+    Like `no_grad` it also decorates a function, bare or called.
+
+    Example:
+        >>> with inference_mode():
+        ...     pred = model(X)       # nothing recorded
+    """
+
+    def __new__(cls, mode: bool | F = True) -> Any:
+        self = object.__new__(cls)
+        if callable(mode):
+            self._enabled = False
+            return self(mode)
+        self._enabled = not mode
+        return self
+
+    def __call__(self, fn: F) -> F:
+        enabled = self._enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(not enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off: as a call, as a context manager or as a decorator (as torch's).
+
+    The call itself sets the mode, so `set_grad_enabled(False)` works as a plain statement; used in
+    `with`, the previous mode comes back on exit; used as `@set_grad_enabled(False)`, it sets the
+    mode only while the decorated function runs.
+
+    Args:
+        mode: True to record the graph, False not to.
+
+    Raises:
+        TypeError: `mode` is not a bool (torch's rule: 1 and 0 are refused too).
+
+    Example:
+        >>> with set_grad_enabled(is_training):
+        ...     loss = loss_fn(model(X), Y)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): mode must be bool, not {type(mode).__name__}")
+        self.prev = MODE.grad_enabled
+        self.mode = mode
+        MODE.grad_enabled = mode
+
+    def __enter__(self) -> None:
+        MODE.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        MODE.grad_enabled = self.prev
+
+    def __call__(self, fn: F) -> F:
+        MODE.grad_enabled = self.prev
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"set_grad_enabled(mode={self.mode})"
 
 
 def is_grad_enabled() -> bool:

@@ -98,14 +98,12 @@ def _compile_vjp(op: type[Op], namespace: dict[str, Any] | None = None) -> Any:
     """
     tensors = namespace is not None
     trees = [ast.parse(f, mode="eval") for f in op.formulas]
-    used = {node.id for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names = [{n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} for tree in trees]
+    used = set().union(*names)
+    op.reads = tuple(tuple(v for v in ("x", "y", "out") if v in each) for each in names)
     if tensors:
         trees = [ast.fix_missing_locations(_CompareOnArrays().visit(tree)) for tree in trees]
     formulas = [ast.unparse(tree) for tree in trees]
-    op.reads = tuple(
-        tuple(v for v in ("x", "y", "out") if any(isinstance(n, ast.Name) and n.id == v for n in ast.walk(ast.parse(f, mode="eval"))))
-        for f in op.formulas
-    )
     lines = ["def vjp(ctx, g, x, y):" if tensors else "def vjp(ctx, g):"]
     slots = (("ctx", "out"),) if tensors else (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out"))
     for slot, var in slots:

@@ -10,7 +10,8 @@ numpy version, since both draw the same initial weights and the same batches.
 
 It prints one line per epoch, the test RMSE in pounds beside the predict-the-mean baseline and a
 few test passengers, and writes loss.csv (epoch, train_loss, test_loss), network.svg,
-computation_graph.svg and backprop.md (the backward pass explained) into --out.
+computation_graph.svg, backprop.md (the backward pass explained) and backward.html (the backward
+pass of one_pass.py's three passengers, step by step in a browser) into --out.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from minigrad.datasets import FareData, load_fare, minibatches
 from minigrad.see.explain import explain_backward
 from minigrad.see.scheme import draw_network
 from minigrad.see.draw import RendererNotFoundError, save_svg
+from one_pass import write_backward_page
 
 EPOCHS = 10
 LR = 0.05
@@ -147,7 +149,7 @@ def write_figures(model: nn.Module, data: FareData, out_dir: Path) -> list[Path]
     loss = nn.MSELoss()(model(X), Y)
     loss.name = "L"
     model.zero_grad()
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph: it is drawn and explained below
     written = [explain_backward(loss, params=model).save_markdown(out_dir / "backprop.md")]
     scheme = draw_network(model, data.feature_names, "fare", len(data.X_train))
     try:
@@ -227,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {csv_path}")
     for path in write_figures(run.model, data, args.out):
         print(f"wrote {path}")
+    print(f"wrote {write_backward_page(args.out / 'backward.html')}")
     return 0
 
 

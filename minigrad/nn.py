@@ -216,7 +216,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                np.asarray(p.grad)[...] = 0
+                p.grad.zero_()
 
     # ------------------------------------------------------------ saving and loading
 
@@ -311,7 +311,7 @@ class Module:
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             if p.grad is not None:
-                p.grad = p.grad.astype(dtype)
+                p.grad = Tensor(p.grad.data, dtype=dtype)
         return self
 
     def double(self) -> "Module":

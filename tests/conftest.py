@@ -127,7 +127,7 @@ def attached_ops(*tensors: Tensor) -> list[Tensor]:
     return [
         o
         for o in gc.get_objects()
-        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in o.inputs for t in tensors)
+        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in (o._x, o._y) for t in tensors)
     ]
 
 
@@ -148,10 +148,10 @@ class Snapshot:
             "data": t.data,
             "values": t.data.copy(),
             "grad": t.grad,
-            "grad_values": None if t.grad is None else t.grad.copy(),
+            "grad_values": None if t.grad is None else t.grad.numpy().copy(),
             "requires_grad": t.requires_grad,
             "op": t._op,
-            "parents": t.inputs,
+            "parents": () if t._op is None else (t._x, t._y),
             "saved": None if t._op is None else t._saved,
         }
 

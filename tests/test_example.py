@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -98,6 +99,8 @@ def test_unwritable_out_dir_fails_before_training_without_a_traceback(tmp_path: 
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "titanic_fare.py"), "--out", str(blocker / "out")],
         capture_output=True, text=True, timeout=60,
+        # NOTE: this checkout's minigrad first, not whichever one is installed.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES.parent), os.environ.get("PYTHONPATH", "")])},
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -58,7 +58,7 @@ def mlp(widths: list[int], activations: list[str], n: int = 7, seed: int = 0, bi
             h = getattr(h, activations[k - 1])()
     loss = (h - Y).square().mean()
     if backward:
-        loss.backward()
+        loss.backward(retain_graph=True)
     return loss, params
 
 
@@ -66,7 +66,7 @@ def mlp(widths: list[int], activations: list[str], n: int = 7, seed: int = 0, bi
 def titanic():
     model, loss = titanic_net()
     expl = explain_backward(loss, params=model)
-    loss.backward()
+    loss.backward(retain_graph=True)
     return model, loss, expl
 
 
@@ -133,7 +133,7 @@ def test_titanic_text_and_markdown(titanic, tmp_path):
 def test_explanation_does_not_need_backward_to_have_run():
     loss, params = mlp([3, 4, 1], ["relu"], backward=False)
     expl = explain_backward(loss)
-    loss.backward()
+    loss.backward(retain_graph=True)
     check(expl, params)
 
 
@@ -209,7 +209,7 @@ def test_each_op_formula_agrees_with_its_vjp(label, fn, shapes):
                  dtype=np.float64, name=f"a{k}") for k, s in enumerate(shapes)]
     out = fn(*xs)
     loss = (out * Tensor(rng.normal(size=out.shape), dtype=np.float64)).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     expl = explain_backward(loss)
     for g, x in zip(expl.params, xs):
         np.testing.assert_allclose(g.evaluate(), x.grad, **TOL)
@@ -224,7 +224,7 @@ def test_a_reused_tensor_sums_its_paths():
     W = Tensor(rng.normal(size=(3, 3)), requires_grad=True, dtype=np.float64, name="W")
     h = X @ W
     loss = ((h @ W) * h).mean()
-    loss.backward()
+    loss.backward(retain_graph=True)
     expl = explain_backward(loss)
     w = expl["W"]
     assert w.total_paths == 3 and len(w.paths) == 3
@@ -241,7 +241,7 @@ def test_path_list_is_capped_but_the_formula_sums_every_path():
     for _ in range(6):
         y = y * y + y
     loss = y.sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     expl = explain_backward(loss, max_paths=4)
     g = expl["x"]
     assert len(g.paths) == 4 and g.total_paths > 4
@@ -271,7 +271,7 @@ def test_a_deep_chain_is_split_into_named_gradients_and_still_exact():
     for _ in range(300):
         y = (y * 1.001).tanh()
     loss = y.sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     expl = explain_backward(loss)
     assert len(expl.shared) > 300 // 12
     np.testing.assert_allclose(expl["x"].evaluate(), x.grad, **TOL)

@@ -120,7 +120,7 @@ def test_train_eval_dtype_conversion() -> None:
     model = mlp(np.float32)
     assert model.eval() is model and not model[0].training
     assert model.train().training and model[2].training
-    model[0].weight.grad = np.ones((3, 4), dtype=np.float32)
+    model[0].weight.grad = Tensor(np.ones((3, 4), dtype=np.float32))
     model.double()
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
     assert model[0].weight.grad.dtype == np.float64
@@ -218,7 +218,7 @@ def test_mse_refuses_shapes_that_would_broadcast_and_changes_nothing(snapshot) -
     manual_seed(0)
     model = mlp()
     pred = model(Tensor(np.ones((5, 3))))
-    model[0].weight.grad = np.full((3, 4), 7.0)
+    model[0].weight.grad = Tensor(np.full((3, 4), 7.0))
     before = snapshot(pred, *model.parameters())
     with pytest.raises(ValueError) as info:
         nn.MSELoss()(pred, np.zeros(5))
@@ -237,7 +237,7 @@ def test_zero_grad_sets_every_gradient_to_none() -> None:
     model = mlp()
     X, Y = Tensor(np.ones((4, 3))), np.zeros((4, 1))
     nn.MSELoss()(model(X), Y).backward()
-    first = model[0].weight.grad.copy()
+    first = model[0].weight.grad.numpy().copy()
     nn.MSELoss()(model(X), Y).backward()
     np.testing.assert_allclose(model[0].weight.grad, 2 * first)  # backward accumulates
     model.zero_grad()
@@ -396,4 +396,4 @@ def test_zero_grad_can_zero_in_place_instead(torch) -> None:
     nn.MSELoss()(model(Tensor(np.ones((4, 3)))), np.zeros((4, 1))).backward()
     grad = model[0].weight.grad
     model.zero_grad(set_to_none=False)
-    assert model[0].weight.grad is grad and not grad.any()
+    assert model[0].weight.grad is grad and not grad.numpy().any()

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from minigrad import Tensor, no_grad, optim
+from minigrad import Tensor, from_numpy, no_grad, optim
 
 
 def param(values, dtype=np.float64) -> Tensor:
@@ -19,7 +19,7 @@ def param(values, dtype=np.float64) -> Tensor:
 def test_sgd_step_is_p_minus_lr_g_in_place() -> None:
     p = param([1.0, 2.0])
     array = p.data
-    p.grad = np.array([0.5, -1.0])
+    p.grad = Tensor(np.array([0.5, -1.0]))
     optim.SGD([p], lr=0.1).step()
     np.testing.assert_allclose(p.data, [0.95, 2.1], rtol=0, atol=1e-15)
     assert p.data is array and p.is_leaf and p.requires_grad
@@ -28,10 +28,10 @@ def test_sgd_step_is_p_minus_lr_g_in_place() -> None:
 def test_sgd_momentum_buffer_starts_at_the_first_gradient() -> None:
     p = param([1.0])
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
-    p.grad = np.array([2.0])
+    p.grad = Tensor(np.array([2.0]))
     opt.step()  # buf = 2, p = 1 - 0.2
     np.testing.assert_allclose(p.data, [0.8], rtol=0, atol=1e-15)
-    p.grad = np.array([-1.0])
+    p.grad = Tensor(np.array([-1.0]))
     opt.step()  # buf = 0.9 * 2 - 1 = 0.8, p = 0.8 - 0.08
     np.testing.assert_allclose(p.data, [0.72], rtol=0, atol=1e-15)
     np.testing.assert_allclose(opt.state[p]["momentum_buffer"], [0.8], rtol=0, atol=1e-15)
@@ -40,10 +40,10 @@ def test_sgd_momentum_buffer_starts_at_the_first_gradient() -> None:
 def test_momentum_buffer_does_not_alias_the_gradient() -> None:
     p = param([1.0])
     grad = np.array([2.0])
-    p.grad = grad
+    p.grad = Tensor(grad)
     opt = optim.SGD([p], lr=0.1, momentum=0.5)
     opt.step()
-    p.grad = np.array([1.0])
+    p.grad = Tensor(np.array([1.0]))
     opt.step()
     np.testing.assert_array_equal(grad, [2.0])
 
@@ -51,18 +51,18 @@ def test_momentum_buffer_does_not_alias_the_gradient() -> None:
 def test_adam_first_step_moves_each_weight_by_about_lr() -> None:
     # m_hat = g and v_hat = g**2 after one step, so the step is lr * g / (|g| + eps).
     p = param([1.0, 1.0, 1.0])
-    p.grad = np.array([0.001, -30.0, 4.0])
+    p.grad = Tensor(np.array([0.001, -30.0, 4.0]))
     optim.Adam([p], lr=0.1, eps=1e-8).step()
-    expected = 1.0 - 0.1 * p.grad / (np.abs(p.grad) + 1e-8)
+    expected = 1.0 - 0.1 * p.grad.numpy() / (np.abs(p.grad.numpy()) + 1e-8)
     np.testing.assert_allclose(p.data, expected, rtol=0, atol=1e-12)
 
 
 def test_adam_second_step_by_hand() -> None:
     p = param([0.0])
     opt = optim.Adam([p], lr=0.01, betas=(0.5, 0.75), eps=0.0)
-    p.grad = np.array([1.0])
+    p.grad = Tensor(np.array([1.0]))
     opt.step()  # m = 0.5, v = 0.25, m_hat = 1, v_hat = 1: p = -0.01
-    p.grad = np.array([3.0])
+    p.grad = Tensor(np.array([3.0]))
     opt.step()  # m = 1.75, v = 2.4375; m_hat = 1.75 / 0.75, v_hat = 2.4375 / 0.4375
     expected = -0.01 - 0.01 * (1.75 / 0.75) / math.sqrt(2.4375 / 0.4375)
     np.testing.assert_allclose(p.data, [expected], rtol=0, atol=1e-15)
@@ -76,7 +76,7 @@ def test_adam_second_step_by_hand() -> None:
 def test_parameters_without_grad_are_skipped(make) -> None:
     a, b = param([1.0]), param([1.0])
     opt = make([a, b])
-    a.grad = np.array([1.0])
+    a.grad = Tensor(np.array([1.0]))
     opt.step()
     assert b.data[0] == 1.0 and a.data[0] < 1.0
 
@@ -84,9 +84,9 @@ def test_parameters_without_grad_are_skipped(make) -> None:
 def test_adam_counts_steps_per_parameter() -> None:
     a, b = param([1.0]), param([1.0])
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad = np.array([1.0])
+    a.grad = Tensor(np.array([1.0]))
     opt.step()
-    b.grad = np.array([1.0])
+    b.grad = Tensor(np.array([1.0]))
     opt.step()
     assert opt.state[a]["step"] == 2 and opt.state[b]["step"] == 1
     np.testing.assert_allclose(b.data, [0.9], rtol=0, atol=1e-9)  # b's first step, bias-corrected
@@ -100,14 +100,14 @@ def test_float32_parameters_stay_float32(make) -> None:
     p = param([1.0, 2.0], dtype=np.float32)
     opt = make([p])
     for _ in range(3):
-        p.grad = np.array([0.5, -0.25], dtype=np.float32)
+        p.grad = Tensor(np.array([0.5, -0.25], dtype=np.float32))
         opt.step()
     assert p.data.dtype == np.float32
 
 
 def test_zero_grad_sets_grads_to_none() -> None:
     a, b = param([1.0]), param([2.0])
-    a.grad, b.grad = np.ones(1), np.ones(1)
+    a.grad, b.grad = Tensor(np.ones(1)), Tensor(np.ones(1))
     optim.SGD([a, b], lr=0.1).zero_grad()
     assert a.grad is None and b.grad is None
 
@@ -168,7 +168,7 @@ def test_matches_torch_optim_over_several_steps(name, kwargs, torch) -> None:
     for _ in range(6):
         grads = [rng.normal(size=a.shape) for a in start]
         for p, t, g in zip(ours, theirs, grads):
-            p.grad, t.grad = g, torch.from_numpy(g.copy())
+            p.grad, t.grad = Tensor(g), torch.from_numpy(g.copy())
         opt.step()
         torch_opt.step()
         for p, t in zip(ours, theirs):
@@ -200,7 +200,7 @@ def run_both(opt, torch_opt, ours, theirs, rng, steps: int = 6) -> None:
     for _ in range(steps):
         for p, t in zip(ours, theirs):
             g = rng.normal(size=p.shape)
-            p.grad, t.grad = g, t.new_tensor(g)
+            p.grad, t.grad = Tensor(g), t.new_tensor(g)
         opt.step()
         torch_opt.step()
 
@@ -252,28 +252,31 @@ def test_add_param_group_fills_defaults_and_refuses_a_parameter_already_there() 
 
 def test_zero_grad_can_zero_in_place_as_torch(torch) -> None:
     p, t = param([1.0, 2.0]), torch.tensor([1.0, 2.0], requires_grad=True)
-    p.grad, t.grad = np.array([3.0, 4.0]), torch.tensor([3.0, 4.0])
+    p.grad, t.grad = Tensor([3.0, 4.0], dtype=np.float64), torch.tensor([3.0, 4.0])
     grad = p.grad
     optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
     torch.optim.SGD([t], lr=0.1).zero_grad(set_to_none=False)
-    assert p.grad is grad and not grad.any() and not t.grad.any()
+    assert p.grad is grad and not grad.data.any() and not t.grad.any()
     optim.SGD([p], lr=0.1).zero_grad()
     torch.optim.SGD([t], lr=0.1).zero_grad()
     assert p.grad is None and t.grad is None
 
 
-def test_a_tensor_gradient_is_read_as_its_array() -> None:
-    # .grad may hold a Tensor as in torch; the update reads its values and stays numpy, in place
-    for make in (lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
-                 lambda ps: optim.Adam(ps, lr=0.1)):
-        p, q = param([1.0, 2.0]), param([1.0, 2.0])
-        a, b = make([p]), make([q])
-        array = p.data
-        p.grad, q.grad = Tensor([0.5, -1.0], dtype=np.float64), np.array([0.5, -1.0])
-        a.step()
-        b.step()
-        assert p.data is array
-        np.testing.assert_array_equal(p.data, q.data)
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, weight_decay=0.1),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1, maximize=True),
+])
+def test_a_step_reads_the_gradient_tensor_and_leaves_it_alone(make) -> None:
+    p = param([1.0, 2.0])
+    array = p.data
+    grad = np.array([0.5, -1.0])
+    p.grad = from_numpy(grad)
+    opt = make([p])
+    opt.step()
+    opt.step()
+    assert p.data is array and not np.array_equal(array, [1.0, 2.0])
+    np.testing.assert_array_equal(grad, [0.5, -1.0])  # weight decay, momentum and maximize copy first
 
 
 def test_step_returns_the_closures_loss_computed_with_grad_on() -> None:
@@ -320,7 +323,7 @@ def test_a_reloaded_optimizer_continues_exactly(name, kwargs) -> None:
     opt = getattr(optim, name)(ours, **kwargs)
     for step in grads[:2]:
         for p, g in zip(ours, step):
-            p.grad = g
+            p.grad = Tensor(g)
         opt.step()
     saved = opt.state_dict()
     for p, q in zip(ours, copy_):
@@ -330,7 +333,7 @@ def test_a_reloaded_optimizer_continues_exactly(name, kwargs) -> None:
     assert resumed.param_groups[0]["lr"] == kwargs["lr"] and resumed.param_groups[0]["params"] == copy_
     for step in grads[2:]:
         for p, q, g in zip(ours, copy_, step):
-            p.grad, q.grad = g, g.copy()
+            p.grad, q.grad = Tensor(g), Tensor(g)
         opt.step()
         resumed.step()
     for p, q in zip(ours, copy_):

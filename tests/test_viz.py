@@ -60,7 +60,7 @@ def renderer_available(name: str) -> None:
 def titanic():
     """The exercise's 3 -> 4 (ReLU) -> 1 net on the 1046 training passengers, after one backward."""
     model, loss = titanic_net()
-    loss.backward()
+    loss.backward(retain_graph=True)
     return model, loss
 
 
@@ -130,7 +130,7 @@ def test_names_from_tensor_name_from_names_argument_and_generated():
 def test_show_values_and_gradient_edges():
     w = Tensor([[1.0, -2.0]], requires_grad=True, dtype=np.float64, name="w")
     loss = (w * 3.0).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     desc = graph_description(loss, show_values=True, grad_edges=True)
     assert desc.node("w").lines == ("1×2", "= [1, -2]", "grad 1×2 [3, 3]")
     assert desc.node("3").role == "data"
@@ -146,7 +146,7 @@ def test_dot_source_is_byte_identical_from_run_to_run(titanic):
     twin = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     x = from_numpy(np.ones((1046, 3), dtype=np.float32))
     other = nn.MSELoss()(twin(x), np.zeros((1046, 1), dtype=np.float32))
-    other.backward()
+    other.backward(retain_graph=True)
     assert draw_graph(other, params=twin).source == draw_graph(loss, params=model).source
 
 

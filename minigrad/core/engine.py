@@ -8,7 +8,6 @@ gradient is complete, summed over every consumer, before its own VJP runs. No re
 """
 from __future__ import annotations
 
-import gc
 import itertools
 from heapq import heappop, heappush
 from typing import Any
@@ -17,10 +16,8 @@ import numpy as np
 
 from .grad_mode import MODE
 
-# NOTE: counts down, so the heap in `leaf_grads` (a min-heap) pops the newest op first.
+# NOTE: counts down, so the heap of the sweep (a min-heap) pops the newest op first.
 next_seq = itertools.count(0, -1).__next__
-
-
 _sum = np.add.reduce
 
 
@@ -35,15 +32,13 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return grad
     lead = len(grad_shape) - len(shape)
     if lead < 0:
-        raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
+        raise ValueError(f"cannot reduce a gradient of shape {grad_shape} to shape {shape}")
     if grad_shape[lead:] == shape:  # only leading axes were added, as for the bias of a batch
         return _sum(grad, 0 if lead == 1 else tuple(range(lead)))
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
     out = _sum(grad, axes, keepdims=True)
     if out.shape[lead:] != shape:
-        raise ValueError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
+        raise ValueError(f"cannot reduce a gradient of shape {grad_shape} to shape {shape}")
     return out.reshape(shape)
 
 
@@ -52,13 +47,6 @@ _FREED = (
     "{op!r} kept for it, as PyTorch frees its saved tensors. Pass retain_graph=True to the first "
     "backward() call if you need to run backward through this graph again."
 )
-
-
-def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
-    if not np.isfinite(array).all():
-        trace = getattr(node, "_trace", None)
-        origin = f"; the op was created at {trace}" if trace else ""
-        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
 
 
 class observe_backward:
@@ -84,113 +72,108 @@ class observe_backward:
 _observer: Any = None
 
 
-def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (d out / d root) from `root` and add the result into each leaf's `.grad`.
+def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
+    if not np.isfinite(array).all():
+        trace = getattr(node, "_trace", None)
+        origin = f"; the op was created at {trace}" if trace else ""
+        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
 
-    Leaf gradients are all collected first, so an error raised mid-pass leaves every `.grad`
-    as it was.
-    """
-    accumulate(leaf_grads(root, grad, retain_graph))
+
+_MODIFIED = (
+    "one of the variables needed for gradient computation has been modified by an inplace operation: "
+    "[{dtype} {shape}]{which} is at version {now}; expected version {then} instead. Its values were saved "
+    "for the backward of op {op!r}{where}. Hint: change a .clone() of it instead, or make the change "
+    "before the op reads it; detect_anomaly() records where each op was created."
+)
+
+
+def _check_versions(node: Any) -> None:
+    """Raise torch's error when an array the node's VJP reads was changed in place after the node was made."""
+    for slot in {v for reads, needed in zip(node._op.reads, node._needs_input_grad) if needed for v in reads}:
+        t = node if slot == "out" else node._x if slot == "x" else node._y
+        changes = t._modified
+        if changes and changes[-1] < node._seq:
+            then = sum(1 for c in changes if c > node._seq)
+            seen = t if t is node else _as_of(t, node)
+            which = "" if seen._op is None else f", which is output 0 of {seen._op.__name__},"
+            trace = getattr(node, "_trace", None)
+            raise RuntimeError(_MODIFIED.format(
+                dtype=t.data.dtype, shape=list(t.data.shape), which=which, now=len(changes), then=then,
+                op=node._op.name, where=f" (created at {trace})" if trace else ""))
+
+
+def _as_of(t: Any, node: Any) -> Any:
+    """The tensor t as `node` saw it: before any in-place op that recorded t anew after node was made."""
+    while t._op is not None and t._seq < node._seq:
+        t = t._previous
+    return t
 
 
 def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
     """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`.
 
-    Nodes are visited newest first: each op gets a decreasing sequence number when it is
-    recorded, and an op is always recorded after the ops that made its inputs, so by the time
-    the heap hands out a node, every consumer of it has already added its share to its gradient.
+    Each op gets a decreasing sequence number when it is recorded, after the ops that made its
+    inputs, so when the heap hands out the newest pending node, every consumer of it has already
+    added its share to its gradient.
     """
     if root._op is None:
         return {root: grad.copy()}
     leaves: dict = {}
     root._pending = grad
-    heap: list = []
-    node, held = root, None
-    anomaly = MODE.detect_anomaly
-    observer = _observer
-    # NOTE: the sweep makes no reference cycles, so the cyclic GC has nothing to find here; with it
-    # off, a 100,000-op backward no longer rescans the whole graph every few thousand allocations.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    heap = [(root._seq, root)]
+    anomaly, observer, last_inplace = MODE.detect_anomaly, _observer, MODE.last_inplace
     try:
-        while node is not None:
-            op = node._op
-            grad_out = node._pending
-            node._pending = None
+        while heap:
+            node = heappop(heap)[1]
+            grad_out, node._pending = node._pending, None
             if node._saved is None:
-                raise RuntimeError(_FREED.format(op=op.name))
+                raise RuntimeError(_FREED.format(op=node._op.name))
             if node._retains_grad:
                 leaves[node] = grad_out.copy()
-            input_grads = op.vjp(node, grad_out)
-            if not retain_graph:
-                # NOTE: `_saved` is what an op kept for its VJP beyond its inputs and output (built-in
-                # ops keep nothing: `()`); None marks a node whose backward has run.
-                node._saved = None
-            if anomaly:
-                for g in input_grads:
-                    if g is not None:
-                        _check_finite(g, node, "backward (vjp)")
+            # NOTE: only a node older than the newest in-place change can have had its inputs changed
+            # or recorded anew since; in a training loop every graph is newer, so nothing is checked.
+            stale = node._seq > last_inplace
+            if stale:
+                _check_versions(node)
+            grads = node._op.vjp(node, grad_out)
             sent = [] if observer is not None else None
-            held = None
-            exact = node._exact
-            # NOTE: the inputs are `_x`, then `_y` (one gradient each); stepping from one to the
-            # other instead of zipping a tuple of them saves 0.2 us per node.
-            parent = node._x
-            for g in input_grads:
+            parent = node._x if not stale else _as_of(node._x, node)
+            for g in grads:
                 if g is not None:
-                    if not exact:
-                        data = parent.data
-                        if g.shape != data.shape:
-                            try:
-                                g = unbroadcast(g, data.shape)
-                            except ValueError as err:
-                                raise RuntimeError(f"op {op.name!r} returned a bad gradient: {err}") from None
-                        if g.dtype is not data.dtype and g.dtype != data.dtype:
-                            g = g.astype(data.dtype)
+                    if anomaly:
+                        _check_finite(g, node, "backward (vjp)")
+                    data = parent.data
+                    if g.shape != data.shape:
+                        try:
+                            g = unbroadcast(g, data.shape)
+                        except ValueError as err:
+                            raise RuntimeError(f"op {node._op.name!r} returned a bad gradient: {err}") from None
+                    if g.dtype != data.dtype:
+                        g = g.astype(data.dtype)
                     if parent._op is not None:
-                        # NOTE: the gradient waiting for a node lives on the node (`_pending`), not in a dict.
                         if parent._pending is None:
                             parent._pending = g
-                            if held is None and not heap:
-                                held = parent
-                            else:
-                                heappush(heap, (parent._seq, parent))
+                            heappush(heap, (parent._seq, parent))
                         else:
                             parent._pending = parent._pending + g
                     elif parent._requires_grad:
                         if parent in leaves:
                             leaves[parent] = leaves[parent] + g
-                        elif g is grad_out or g.base is not None:
+                        else:
                             # NOTE: a pass-through gradient (add, reshape) may be the very array another
                             # input receives; copy it before it becomes a `.grad` the user can edit.
-                            leaves[parent] = g.copy()
-                        else:
-                            leaves[parent] = g
+                            leaves[parent] = g.copy() if g is grad_out or g.base is not None else g
                 if sent is not None:
                     sent.append(g)
-                parent = node._y
+                parent = node._y if not stale or node._y is None else _as_of(node._y, node)
+            if not retain_graph:
+                # NOTE: the graph lets go as torch's does: the node keeps its op and values but no
+                # longer its inputs, so what the user does not hold is freed; None marks it done.
+                node._saved = node._x = node._y = None
             if sent is not None:
                 observer(node, grad_out, tuple(sent))
-            # NOTE: in a chain (the common case) the one new pending node is the next one; only
-            # when several are pending does the heap pick the newest. Skipping it there saves
-            # about a tenth of a small network's backward.
-            if held is not None and heap:
-                heappush(heap, (held._seq, held))
-                held = None
-            node = held if held is not None else (heappop(heap)[1] if heap else None)
     except BaseException:
         for _, t in heap:
             t._pending = None
-        if held is not None:
-            held._pending = None
         raise
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return leaves
-
-
-def accumulate(leaves: dict) -> None:
-    """Add each collected gradient into its tensor's `.grad` (PyTorch accumulates, never assigns)."""
-    for t, g in leaves.items():
-        t.grad = g if t.grad is None else t.grad + g

@@ -19,6 +19,9 @@ class _Mode:
         # NOTE: instance attributes, not class attributes: CPython 3.11 caches instance lookups.
         self.grad_enabled = True
         self.detect_anomaly = False
+        # The sequence number of the newest in-place change of any tensor (sequence numbers count
+        # down, see engine.next_seq); backward checks versions only on nodes older than it.
+        self.last_inplace = 1
 
 
 MODE = _Mode()

@@ -1,25 +1,26 @@
-"""Every differentiable op: its forward and its vector-Jacobian product (VJP), side by side.
+"""The op table: every differentiable op, its forward, its derivative, and how the pictures show it.
 
-An op is a class that holds two functions and is never instantiated, like torch.autograd.Function.
-Both take `ctx` first: the op's output Tensor, which is also its node in the graph (as a micrograd
-Value is). `forward(ctx, x[, y], *params)` works on numpy arrays: it returns the output array
-and keeps its non-array arguments on `ctx._params`, named in `params`. `vjp(ctx, grad_out)` reads
-the values it needs from the node: its inputs' arrays `ctx._x.data`, `ctx._y.data` and its output
-`ctx.data`, which the graph keeps anyway (as PyTorch keeps the tensors a derivatives.yaml formula
-names: self, other, result). It returns one gradient per input (None where
-`ctx._needs_input_grad` is False), at the output's broadcast shape: the engine sums it back to the
-input's shape (`engine.unbroadcast`). An op that needs more (a mask, say) keeps it in
-`ctx._saved`, which backward frees.
+An op is a class that is never instantiated, like torch.autograd.Function. `forward(ctx, x[, y],
+*params)` works on numpy arrays; `ctx` is the op's output Tensor, which is also its node in the
+graph (as a micrograd Value is), and forward keeps its non-array arguments on `ctx._params`.
 
-Each op also states its VJP symbolically in `formulas`, one numpy expression per input over the
-names `g` (grad_out), `x`, `y` (inputs), `out` and the op's `params`. `explain.py` renders them
-as the chain rule of the backward pass and tests evaluate them against `vjp`, so the formulas a
-reader sees are the ones that compute.
+Each derivative is written once, in `formulas`: one expression per input, in derivatives.yaml's
+vocabulary, over `g` (grad_out), `x`, `y` (the inputs), `out` (the result) and the op's `params`.
+That one spelling is everything:
+- the engine runs it: `Op.__init_subclass__` turns the formulas into the op's `vjp(ctx, g)`, Python
+  code over numpy arrays with the helpers of `FORMULA_HELPERS` (what an op writes by hand is what runs);
+- `minigrad.see` prints it: the same text parsed into `Xᵀ · ∂L/∂Z1`, with the graph's names put in;
+- the tests evaluate it against finite differences and PyTorch.
+A formula returns the gradient at the output's broadcast shape; the engine sums it back to the
+input's shape (`engine.unbroadcast`), so no op can forget a broadcast.
 
-Docstrings use PyTorch's derivatives.yaml vocabulary: out = f(x); grad_x = ... .
+Besides its derivative, each class says what the pictures need: its `notation` (how its output is
+named from its inputs, `{x}·{y}`), its node `label`, whether it is an `activation`, and the `hint`
+its error gives. Nothing outside this file matches an op by its name.
 """
 from __future__ import annotations
 
+import ast
 import math
 from typing import Any
 
@@ -27,25 +28,35 @@ import numpy as np
 
 
 class Op:
-    """A differentiable function: `forward` and `vjp`, both called with the output Tensor as `ctx`.
+    """A differentiable function: `forward` on arrays and its derivative per input in `formulas`.
 
-    Subclasses set `name` (for repr and the renderer), `formulas` and `params`, and implement
-    `forward` and `vjp`. `ctx._params` outlives backward, so the renderer and the explanation
-    can still show them.
+    Subclasses set `name`, `formulas` (one per input) and `params` (the names of forward's
+    non-array arguments), and implement `forward`. A subclass may write `vjp(ctx, g)` itself
+    instead (returning one gradient per input, None where `ctx._needs_input_grad` is False).
 
     Example:
         >>> class Cube(Op):
         ...     name, formulas = "cube", ("3 * x**2 * g",)
         ...     @staticmethod
         ...     def forward(ctx, x): return x**3
-        ...     @staticmethod
-        ...     def vjp(ctx, g): return (3 * ctx._x.data**2 * g,)
     """
 
     name = "op"
     formulas: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
     hint = ""
+    notation = "{name}({x_name})"
+    """How the output is named from its inputs: {x}, {y} (bracketed unless one word), {x_name}, {name}."""
+    notation_atomic = True
+    """Whether that name reads as one term inside a longer expression (no brackets needed)."""
+    activation = False
+    reads: tuple[tuple[str, ...], ...] = (("x", "y", "out"), ("x", "y", "out"))
+    """Per input, which of x, y and out its gradient reads: backward checks that none changed in place."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.formulas and "vjp" not in cls.__dict__:
+            cls.vjp = staticmethod(_compile_vjp(cls))
 
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray) -> np.ndarray:
@@ -57,210 +68,93 @@ class Op:
 
     @classmethod
     def param_values(cls, ctx: Any) -> dict[str, Any]:
-        """The op's non-array arguments by name (axis, exponent, ...), for formulas and repr."""
+        """The op's non-array arguments by name (axis, exponent, ...), for formulas and labels."""
         return dict(zip(cls.params, ctx._params)) if cls.params else {}
 
+    @classmethod
+    def label(cls, params: dict[str, Any]) -> str:
+        """The op's node label in the graph: its name, with the arguments that change what it does."""
+        return cls.name
 
-# ---------------------------------------------------------------- elementwise, binary
-
-
-class Add(Op):
-    """out = x + y;  grad_x = grad_out;  grad_y = grad_out"""
-
-    name, formulas = "add", ("g", "g")
-
-    @staticmethod
-    def forward(ctx, x, y):
-        return x + y
-
-    @staticmethod
-    def vjp(ctx, g):
-        nx, ny = ctx._needs_input_grad
-        return (g if nx else None), (g if ny else None)
+    @classmethod
+    def output_name(cls, operands: list[str], names: list[str], params: dict[str, Any]) -> tuple[str, bool]:
+        """(name, atomic) for the output, from the inputs' names, e.g. ('Yhat − Y', False)."""
+        fields = {"name": cls.name, "x_name": names[0]}
+        fields.update(zip(("x", "y"), operands))
+        return cls.notation.format(**fields), cls.notation_atomic
 
 
-class Sub(Op):
-    """out = x - y;  grad_x = grad_out;  grad_y = -grad_out"""
+def _compile_vjp(op: type[Op]) -> Any:
+    """Write `op.vjp` from its formulas: read only what they name, compute only the needed inputs.
 
-    name, formulas = "sub", ("g", "-g")
-
-    @staticmethod
-    def forward(ctx, x, y):
-        return x - y
-
-    @staticmethod
-    def vjp(ctx, g):
-        nx, ny = ctx._needs_input_grad
-        return (g if nx else None), (-g if ny else None)
-
-
-class Mul(Op):
-    """out = x * y;  grad_x = grad_out * y;  grad_y = grad_out * x"""
-
-    name, formulas = "mul", ("g * y", "g * x")
-
-    @staticmethod
-    def forward(ctx, x, y):
-        return x * y
-
-    @staticmethod
-    def vjp(ctx, g):
-        nx, ny = ctx._needs_input_grad
-        return (g * ctx._y.data if nx else None), (g * ctx._x.data if ny else None)
-
-
-class Div(Op):
-    """out = x / y;  grad_x = grad_out / y;  grad_y = -grad_out * x / y**2"""
-
-    name, formulas = "div", ("g / y", "-g * x / y**2")
-
-    @staticmethod
-    def forward(ctx, x, y):
-        return x / y
-
-    @staticmethod
-    def vjp(ctx, g):
-        x, y = ctx._x.data, ctx._y.data
-        nx, ny = ctx._needs_input_grad
-        return (g / y if nx else None), (-g * x / (y * y) if ny else None)
+    For Mul, ("g * y", "g * x") becomes
+        def vjp(ctx, g):
+            x = ctx._x.data; y = ctx._y.data
+            n0, n1 = ctx._needs_input_grad
+            return (g * y if n0 else None), (g * x if n1 else None)
+    """
+    used = {node.id for f in op.formulas for node in ast.walk(ast.parse(f, mode="eval")) if isinstance(node, ast.Name)}
+    op.reads = tuple(
+        tuple(v for v in ("x", "y", "out") if any(n.id == v for n in ast.walk(ast.parse(f, mode="eval")) if isinstance(n, ast.Name)))
+        for f in op.formulas
+    )
+    lines = [f"def vjp(ctx, g):"]
+    for slot, var in (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out")):
+        if var in used:
+            lines.append(f"    {var} = {slot}")
+    if op.params:
+        lines.append(f"    {', '.join(op.params)}, = ctx._params")
+    if len(op.formulas) == 1:
+        lines.append(f"    return ({op.formulas[0]},)")
+    else:
+        flags = [f"n{i}" for i in range(len(op.formulas))]
+        lines.append(f"    {', '.join(flags)} = ctx._needs_input_grad")
+        lines.append("    return " + ", ".join(f"({f} if {n} else None)" for f, n in zip(op.formulas, flags)))
+    namespace = dict(FORMULA_HELPERS)
+    exec(compile("\n".join(lines), f"<{op.__name__}.formulas>", "exec"), namespace)
+    vjp = namespace["vjp"]
+    vjp.__doc__ = f"{op.__name__}'s VJP, written from its formulas: " + "; ".join(op.formulas)
+    return vjp
 
 
-# ---------------------------------------------------------------- elementwise, unary
+# ---------------------------------------------------------------- the formulas' vocabulary on arrays
 
 
-class Neg(Op):
-    """out = -x;  grad_x = -grad_out"""
-
-    name, formulas = "neg", ("-g",)
-
-    @staticmethod
-    def forward(ctx, x):
-        return -x
-
-    @staticmethod
-    def vjp(ctx, g):
-        return (-g,)
-
-
-class Pow(Op):
-    """out = x ** exponent (a number);  grad_x = grad_out * exponent * x ** (exponent - 1)"""
-
-    name, formulas, params = "pow", ("g * exponent * x**(exponent - 1)",), ("exponent",)
-
-    @staticmethod
-    def forward(ctx, x, exponent):
-        ctx._params = (exponent,)
-        return x**exponent
-
-    @staticmethod
-    def vjp(ctx, g):
-        x = ctx._x.data
-        (p,) = ctx._params
-        if p == 0:
-            return (np.zeros_like(x),)
-        # NOTE: Python-number exponents keep x's dtype (NEP 50), so float32 stays float32.
-        return (g * p * x ** (p - 1),)
+def expand(g: np.ndarray, shape: tuple[int, ...], axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    """Undo a reduction's shape: put back the reduced axes, then broadcast to `shape`."""
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
+    if g.ndim == 0:
+        # NOTE: the gradient of a loss's mean or sum is a 0-d array; filling a new array with it is
+        # faster than broadcasting it, because the ops it then feeds read a contiguous array
+        # (7-12% of the Titanic steps).
+        out = np.empty(shape, g.dtype)
+        out.fill(g)
+        return out
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
 
 
-class Square(Op):
-    """out = x ** 2;  grad_x = 2 * x * grad_out"""
-
-    name, formulas = "square", ("2 * x * g",)
-
-    @staticmethod
-    def forward(ctx, x):
-        return x * x
-
-    @staticmethod
-    def vjp(ctx, g):
-        x = ctx._x.data
-        return ((x + x) * g,)
+def where(condition: np.ndarray, a: np.ndarray, b: Any) -> np.ndarray:
+    """a where condition holds, else b (np.where), in a's dtype."""
+    if type(b) is int and b == 0 and a.size >= 1024 and math.isfinite(np.add.reduce(a, None)):
+        # NOTE: a mask product is 2-3x faster than np.where on big arrays (ReLU's backward on the wide
+        # MLP); it is taken only when `a` is finite (its sum is), since an inf at a masked entry must
+        # give 0, as in torch, not inf * 0 = NaN.
+        return a * condition
+    return np.where(condition, a, _zero(a.dtype) if type(b) is int and b == 0 else b)
 
 
-class Exp(Op):
-    """out = exp(x);  grad_x = grad_out * out"""
-
-    name, formulas = "exp", ("g * out",)
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.exp(x)
-
-    @staticmethod
-    def vjp(ctx, g):
-        return (g * ctx.data,)
-
-
-class Log(Op):
-    """out = log(x);  grad_x = grad_out / x"""
-
-    name, formulas = "log", ("g / x",)
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.log(x)
-
-    @staticmethod
-    def vjp(ctx, g):
-        x = ctx._x.data
-        return (g / x,)
-
-
-class Tanh(Op):
-    """out = tanh(x);  grad_x = grad_out * (1 - out**2)"""
-
-    name, formulas = "tanh", ("g * (1 - out**2)",)
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.tanh(x)
-
-    @staticmethod
-    def vjp(ctx, g):
-        out = ctx.data
-        return (g * (1 - out * out),)
-
-
-class Sigmoid(Op):
-    """out = 1 / (1 + exp(-x));  grad_x = grad_out * out * (1 - out)"""
-
-    name, formulas = "sigmoid", ("g * out * (1 - out)",)
-
-    @staticmethod
-    def forward(ctx, x):
-        # NOTE: exp(-x) overflows to inf for x << 0, and 1 / inf = 0 is the right limit.
-        with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-x))
-
-    @staticmethod
-    def vjp(ctx, g):
-        out = ctx.data
-        return (g * out * (1 - out),)
-
-
-class ReLU(Op):
-    """out = max(x, 0);  grad_x = grad_out * 1[out > 0]"""
-
-    name, formulas = "relu", ("g * (out > 0)",)
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.maximum(x, _zero(x.dtype))
-
-    @staticmethod
-    def vjp(ctx, g):
-        out = ctx.data
-        # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does. On big
-        # arrays a mask product is 2-3x faster than np.where (0.5 ms of a 3 ms step at 128x512);
-        # it is taken only when grad_out is finite (its sum is), since an inf at a masked entry
-        # (sqrt(relu(x)) at 0) must give 0 as in torch, not inf * 0 = NaN.
-        if g.size >= 1024 and math.isfinite(np.add.reduce(g, None)):
-            return (g * (out > 0),)
-        return (np.where(out <= 0, _zero(g.dtype), g),)
+def index_backward(g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
+    """Zeros of `shape` with g added at `index`, repeated indices adding up (np.add.at)."""
+    grad = np.zeros(shape, dtype=g.dtype)
+    np.add.at(grad, index, g)
+    return grad
 
 
 def _zero(dtype: np.dtype) -> np.ndarray:
-    """A shared 0-d zero of `dtype`: numpy takes it faster than the Python number 0 (0.4 vs 0.7 us)."""
+    """A shared 0-d zero of `dtype`: numpy takes it faster than the Python number 0."""
     zero = _ZEROS.get(dtype.char)
     if zero is None:
         zero = _ZEROS[dtype.char] = np.zeros((), dtype)
@@ -268,20 +162,173 @@ def _zero(dtype: np.dtype) -> np.ndarray:
 
 
 _ZEROS: dict[str, np.ndarray] = {}
+def index_zero(g: np.ndarray, index: Any) -> np.ndarray:
+    """A copy of g with zeros at `index`: the gradient of what an assignment x[index] = v overwrote."""
+    grad = np.array(g, copy=True)
+    grad[index] = 0
+    return grad
+
+
+FORMULA_HELPERS = {"np": np, "expand": expand, "where": where, "index_backward": index_backward, "index_zero": index_zero}
+
+
+# ---------------------------------------------------------------- elementwise, binary
+
+
+class Add(Op):
+    """out = x + y"""
+
+    name, formulas = "add", ("g", "g")
+    notation, notation_atomic = "{x} + {y}", False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x + y
+
+
+class Sub(Op):
+    """out = x - y"""
+
+    name, formulas = "sub", ("g", "-g")
+    notation, notation_atomic = "{x} − {y}", False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x - y
+
+
+class Mul(Op):
+    """out = x * y"""
+
+    name, formulas = "mul", ("g * y", "g * x")
+    notation, notation_atomic = "{x} ⊙ {y}", False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x * y
+
+
+class Div(Op):
+    """out = x / y"""
+
+    name, formulas = "div", ("g / y", "-g * x / y**2")
+    notation, notation_atomic = "{x} / {y}", False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x / y
+
+
+# ---------------------------------------------------------------- elementwise, unary
+
+
+class Neg(Op):
+    """out = -x"""
+
+    name, formulas = "neg", ("-g",)
+    notation, notation_atomic = "−{x}", False
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+
+class Pow(Op):
+    """out = x ** exponent, for a number exponent"""
+
+    # NOTE: x ** 0 is 1 everywhere, so its gradient is 0, also at x = 0 where x ** -1 is inf (as torch).
+    name, params = "pow", ("exponent",)
+    formulas = ("g * exponent * x**(exponent - 1) if exponent != 0 else 0 * g",)
+
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx._params = (exponent,)
+        return x**exponent
+
+    @classmethod
+    def label(cls, params):
+        return f"pow({float(params['exponent']):.4g})"
+
+    @classmethod
+    def output_name(cls, operands, names, params):
+        p = float(params["exponent"])
+        small = p.is_integer() and 0 <= p < 10
+        return operands[0] + (str(int(p)).translate(_SUPERSCRIPT) if small else f"^{p:.4g}"), True
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class Square(Op):
+    """out = x ** 2"""
+
+    name, formulas = "square", ("2 * x * g",)
+    notation = "{x}²"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+
+class Exp(Op):
+    """out = exp(x)"""
+
+    name, formulas = "exp", ("g * out",)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x)
+
+
+class Log(Op):
+    """out = log(x)"""
+
+    name, formulas = "log", ("g / x",)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log(x)
+
+
+class Tanh(Op):
+    """out = tanh(x)"""
+
+    name, formulas, activation = "tanh", ("g * (1 - out**2)",), True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.tanh(x)
+
+
+class Sigmoid(Op):
+    """out = 1 / (1 + exp(-x))"""
+
+    name, formulas, activation = "sigmoid", ("g * out * (1 - out)",), True
+    notation = "σ({x_name})"
+
+    @staticmethod
+    def forward(ctx, x):
+        # NOTE: exp(-x) overflows to inf for x << 0, and 1 / inf = 0 is the right limit.
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x))
+
+
+class ReLU(Op):
+    """out = max(x, 0)"""
+
+    # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does.
+    name, formulas, activation = "relu", ("where(x > 0, g, 0)",), True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.maximum(x, _zero(x.dtype))
 
 
 # ---------------------------------------------------------------- reductions
 
 
-def _expand(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
-    """Undo a reduction's shape: put back the reduced axes, then broadcast to `shape`."""
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, shape)
-
-
 class Sum(Op):
-    """out = x.sum(axis, keepdims);  grad_x = grad_out broadcast back to x's shape"""
+    """out = x.sum(axis, keepdims)"""
 
     name, formulas, params = "sum", ("expand(g, x.shape, axis, keepdims)",), ("axis", "keepdims")
 
@@ -290,14 +337,15 @@ class Sum(Op):
         ctx._params = (axis, keepdims)
         return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
-    @staticmethod
-    def vjp(ctx, g):
-        return (_expand(g, ctx._x.data.shape, *ctx._params),)
+    @classmethod
+    def label(cls, params):
+        return _reduction_label(cls.name, params)
 
 
 class Mean(Op):
-    """out = x.mean(axis, keepdims);  grad_x = grad_out broadcast back to x's shape / count"""
+    """out = x.mean(axis, keepdims)"""
 
+    # NOTE: each element of the mean averages x.size // out.size elements of x, each weighing 1/count.
     name, params = "mean", ("axis", "keepdims")
     formulas = ("expand(g, x.shape, axis, keepdims) / (x.size // out.size)",)
 
@@ -305,51 +353,41 @@ class Mean(Op):
     def forward(ctx, x, axis=None, keepdims=False):
         total = np.add.reduce(x, axis=axis, keepdims=keepdims)
         ctx._params = (axis, keepdims)
-        return total / _count(x, total)
+        return total / (x.size // max(total.size, 1))
 
-    @staticmethod
-    def vjp(ctx, g):
-        x = ctx._x.data
-        shape, count = x.shape, _count(x, ctx.data)
-        if g.ndim == 0:
-            grad = np.empty(shape, g.dtype)
-            grad.fill(g.item() / count)
-            return (grad,)
-        return (_expand(g / count, shape, *ctx._params),)
+    @classmethod
+    def label(cls, params):
+        return _reduction_label(cls.name, params)
 
 
-def _count(x: np.ndarray, out: np.ndarray) -> int:
-    """How many elements of x each element of a mean over x averages: each contributes 1/count."""
-    return x.size // max(out.size, 1)
+def _reduction_label(name: str, params: dict[str, Any]) -> str:
+    if params.get("axis") is None:
+        return name
+    return f"{name}(axis={params['axis']}{', keepdims' if params.get('keepdims') else ''})"
 
 
 # ---------------------------------------------------------------- matmul
 
 
 class MatMul(Op):
-    """out = x @ y;  grad_x = grad_out @ y.T;  grad_y = x.T @ grad_out  (batched as np.matmul)"""
+    """out = x @ y, batched as np.matmul; .mT transposes the last two axes"""
 
+    # NOTE: Tensor.__matmul__ reshapes 1-D operands to matrices, so x and y here have ndim >= 2;
+    # batch axes that broadcast are summed by the engine.
     name, formulas = "matmul", ("g @ y.mT", "x.mT @ g")
-    # NOTE: Tensor.__matmul__ reshapes 1-D operands to matrices, so x and y here have ndim >= 2.
+    notation, notation_atomic = "{x}·{y}", False
     hint = "x @ y needs x.shape[-1] == y.shape[-2], as in (n, k) @ (k, m) -> (n, m)"
 
     @staticmethod
     def forward(ctx, x, y):
         return x @ y
 
-    @staticmethod
-    def vjp(ctx, g):
-        x, y = ctx._x.data, ctx._y.data
-        nx, ny = ctx._needs_input_grad
-        # NOTE: .mT transposes the last two axes; batch axes that broadcast are summed by the engine.
-        return (g @ y.mT if nx else None), (x.mT @ g if ny else None)
-
 
 # ---------------------------------------------------------------- shape
 
 
 class Reshape(Op):
-    """out = x.reshape(shape);  grad_x = grad_out.reshape(x.shape)"""
+    """out = x.reshape(shape)"""
 
     name, formulas, params = "reshape", ("g.reshape(x.shape)",), ("shape",)
 
@@ -359,15 +397,12 @@ class Reshape(Op):
         ctx._params = (out.shape,)
         return out
 
-    @staticmethod
-    def vjp(ctx, g):
-        return (g.reshape(ctx._x.data.shape),)
-
 
 class Transpose(Op):
-    """out = x.transpose(axes);  grad_x = grad_out.transpose(inverse of axes)"""
+    """out = x.transpose(axes)"""
 
     name, formulas, params = "transpose", ("g.transpose(np.argsort(axes))",), ("axes",)
+    notation = "{x}ᵀ"
 
     @staticmethod
     def forward(ctx, x, axes=None):
@@ -375,35 +410,29 @@ class Transpose(Op):
         ctx._params = (axes,)
         return x.transpose(axes)
 
-    @staticmethod
-    def vjp(ctx, g):
-        (axes,) = ctx._params
-        return (g.transpose(np.argsort(axes)),)
-
 
 class Index(Op):
-    """out = x[index];  grad_x = zeros like x with grad_out added at index (repeats add up)"""
+    """out = x[index]; repeated indices add up in the gradient"""
 
-    name, params = "index", ("index",)
-    formulas = ("scatter_add(np.zeros_like(x), index, g)",)
+    name, formulas, params = "index", ("index_backward(g, x.shape, index)",), ("index",)
+    notation = "{x}[…]"
 
     @staticmethod
     def forward(ctx, x, index):
         ctx._params = (index,)
         return x[index]
 
+
+class IndexPut(Op):
+    """out = x with out[index] = y (x[index] = y, recorded as torch records an in-place assignment)"""
+
+    name, formulas, params = "index_put", ("index_zero(g, index)", "g[index]"), ("index",)
+    notation = "{x_name}[…] ← {y}"
+    notation_atomic = False
+
     @staticmethod
-    def vjp(ctx, g):
-        x = ctx._x.data
-        grad = np.zeros(x.shape, dtype=x.dtype)
-        np.add.at(grad, ctx._params[0], g)
-        return (grad,)
-
-
-def scatter_add(target: np.ndarray, index: Any, values: np.ndarray) -> np.ndarray:
-    """target[index] += values, adding repeated indices instead of keeping the last one."""
-    np.add.at(target, index, values)
-    return target
-
-
-FORMULA_HELPERS = {"np": np, "expand": _expand, "scatter_add": scatter_add}
+    def forward(ctx, x, y, index):
+        ctx._params = (index,)
+        out = x.copy()
+        out[index] = y
+        return out

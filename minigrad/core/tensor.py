@@ -17,9 +17,9 @@ import numpy as np
 
 from . import engine
 from .engine import next_seq
-from .grad_mode import MODE
+from .grad_mode import MODE, no_grad
 from .ops import (
-    Add, Div, Exp, Index, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
+    Add, Div, Exp, Index, IndexPut, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
     Transpose,
 )
 
@@ -72,10 +72,8 @@ def _wrap(data: np.ndarray, requires_grad: bool = False) -> "Tensor":
     """Make a Tensor around an array that already has the right dtype (no checks, no copy)."""
     t = Tensor.__new__(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = t.name = t._op = t._modified = None
     t._requires_grad = requires_grad
-    t.name = None
-    t._op = None
     t._retains_grad = False
     return t
 
@@ -130,13 +128,12 @@ def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, (x,), err) from None
     out.data = data if type(data) is _ndarray else np.asarray(data)
-    out.grad = out.name = None
+    out._grad = out.name = out._modified = None
     out._retains_grad = False
     if x._requires_grad and MODE.grad_enabled:
         out._op = op
         out._x = x
         out._y = None
-        out._exact = False
         out._needs_input_grad = _NEEDS_X
         out._seq = next_seq()
         out._pending = None
@@ -149,13 +146,12 @@ def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     return out
 
 
-def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
+def _binary(op: type[Op], x: "Tensor", y: Any, *args: Any) -> "Tensor":
     """Apply a two-input op: run its forward on the arrays and record it if an input requires grad.
 
     `y` may also be a number or an array (the right operand of `x + 2`): it becomes a constant.
     """
-    exact = type(y) is float or type(y) is int
-    if exact:  # a Python number: its cached constant, else _lift makes one
+    if type(y) is float or type(y) is int:  # a Python number: its cached constant, else _lift makes one
         constant = _CONSTANTS[x.data.dtype].get(y)
         y = _lift(y, x) if constant is None else constant
     elif type(y) is not Tensor:
@@ -163,20 +159,16 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
     out = _new(Tensor)
     out._saved = ()
     try:
-        data = op.forward(out, x.data, y.data)
+        data = op.forward(out, x.data, y.data, *args)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, (x, y), err) from None
     out.data = data if type(data) is _ndarray else np.asarray(data)
-    out.grad = out.name = None
+    out._grad = out.name = out._modified = None
     out._retains_grad = False
     if (x._requires_grad or y._requires_grad) and MODE.grad_enabled:
         out._op = op
         out._x = x
         out._y = y
-        # NOTE: x op float (or int): the number became a 0-d constant of x's dtype, so the output
-        # has x's shape and dtype and x's gradient needs no reduction. Telling backward so spares
-        # it a shape and dtype check on a cold input: 0.2 us per op on a 100,000-op chain.
-        out._exact = exact
         out._needs_input_grad = _NEEDS[x._requires_grad][y._requires_grad]
         out._seq = next_seq()
         out._pending = None
@@ -219,7 +211,49 @@ def _caller() -> str:
     return "unknown"
 
 
-class Tensor:
+class _InPlace:
+    """In-place ops, as torch's: `+= -= *= /=`, `add_`, `zero_`, `copy_`, `x[i] = v`, ... (mixed into Tensor).
+
+    On a tensor that takes part in no graph (a leaf under no_grad, the optimizer idiom) they change
+    its array, and it stays the same object. On a tensor of a graph they are recorded: the tensor
+    becomes the node of the new op, and what it was before lives on as that node's input. Either
+    way the tensor's version goes up, so a backward that needs the old values raises instead of
+    using the new ones. A leaf that requires grad refuses them while grad mode is on, as in torch.
+    """
+
+    __slots__ = ()
+
+    def add_(self, other: Any, *, alpha: float = 1) -> "Tensor":
+        return _inplace(self, (lambda t, o: t + o) if alpha == 1 else (lambda t, o: t + o * alpha), other)
+
+    def sub_(self, other: Any, *, alpha: float = 1) -> "Tensor":
+        return _inplace(self, (lambda t, o: t - o) if alpha == 1 else (lambda t, o: t - o * alpha), other)
+
+    def mul_(self, other: Any) -> "Tensor":
+        return _inplace(self, lambda t, o: t * o, other)
+
+    def div_(self, other: Any) -> "Tensor":
+        return _inplace(self, lambda t, o: t / o, other)
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, Tensor):
+            index = index.data.astype(np.intp)
+        _inplace(self, lambda t, v: _binary(IndexPut, t, v, index), value)
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy src (broadcast to this shape, cast to this dtype) into this tensor."""
+        return _inplace(self, lambda t, v: _binary(IndexPut, t, v, Ellipsis), src)
+
+    def fill_(self, value: float) -> "Tensor":
+        return self.copy_(float(value))
+
+    def zero_(self) -> "Tensor":
+        return self.copy_(0.0)
+
+
+class Tensor(_InPlace):
     """An n-dimensional array that records the ops applied to it, for reverse-mode autograd.
 
     Args:
@@ -241,23 +275,27 @@ class Tensor:
 
     # NOTE: a tensor made by a recorded op is also that op's node in the graph (as a micrograd Value
     # is): `_op` (the Op class; None for a leaf), `_x`/`_y` (its inputs; `_y` is None for a
-    # one-input op), `_params`, `_saved`, `_needs_input_grad`, `_exact`, `_seq`, `_pending` (the
-    # gradient summed so far during backward) and `_trace` (under detect_anomaly). One object per
+    # one-input op), `_params`, `_saved`, `_needs_input_grad`, `_seq`, `_pending` (the
+    # gradient summed so far during backward) and `_trace` (under detect_anomaly). `_modified` lists
+    # the sequence numbers of the in-place changes of its data (the version counter), and
+    # `_previous` is what it was before an in-place op recorded it anew. One object per
     # op instead of a tensor, an op object and a tuple of inputs: the cyclic GC rescans live
     # objects, and on a 100,000-op chain three per op cost 1.6 us of the 4.3 us an op took; one
     # costs about 0.3 us.
-    __slots__ = ("data", "grad", "_requires_grad", "name", "_retains_grad", "_op", "_x", "_y", "_saved",
-                 "_params", "_needs_input_grad", "_exact", "_seq", "_pending", "_trace", "__weakref__")
+    __slots__ = ("data", "_grad", "_requires_grad", "name", "_retains_grad", "_op", "_x", "_y", "_saved",
+                 "_params", "_needs_input_grad", "_seq", "_pending", "_trace", "_modified", "_previous",
+                 "__weakref__")
     # NOTE: makes `ndarray + Tensor` call Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
         self.data = _as_array(data, dtype)
-        self.grad: np.ndarray | None = None
+        self._grad: Tensor | None = None
         self._requires_grad = bool(requires_grad)
         self.name = name
         self._retains_grad = False
         self._op: type[Op] | None = None
+        self._modified: list[int] | None = None
 
     # ------------------------------------------------------------ attributes
 
@@ -279,6 +317,30 @@ class Tensor:
         """Set requires_grad in place and return self (as torch.Tensor.requires_grad_)."""
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient backward() accumulated here: a Tensor of this tensor's shape and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__module__}.{type(value).__name__}; wrap an array with minigrad.Tensor")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
+                                   f"'{self.dtype}'. The gradient must match the tensor's dtype: convert it with .to()")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's data has had (torch's version counter)."""
+        return len(self._modified) if self._modified else 0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -315,6 +377,8 @@ class Tensor:
         """The input tensors of the op that made this tensor, in argument order (none for a leaf)."""
         if self._op is None:
             return ()
+        if self._x is None:
+            raise RuntimeError(_RELEASED.format(op=self._op.name))
         return (self._x,) if self._y is None else (self._x, self._y)
 
     @property
@@ -379,8 +443,12 @@ class Tensor:
     # ------------------------------------------------------------ graph
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph (no grad flows through it)."""
-        return _wrap(self.data)
+        """A new leaf sharing this tensor's data and version counter, cut from the graph (as torch's)."""
+        if self._modified is None:
+            self._modified = []
+        out = _wrap(self.data)
+        out._modified = self._modified
+        return out
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
@@ -437,7 +505,7 @@ class Tensor:
             grad = _as_array(grad, self.data.dtype)
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
-        engine.backward(self, grad, retain_graph)
+        _accumulate(engine.leaf_grads(self, grad, retain_graph))
 
     # ------------------------------------------------------------ arithmetic
 
@@ -557,6 +625,68 @@ class Tensor:
 
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
+
+
+def _accumulate(leaf_grads: dict) -> None:
+    """Add each gradient into its tensor's `.grad`, a Tensor without history (torch accumulates, never assigns)."""
+    for t, g in leaf_grads.items():
+        if type(g) is not _ndarray:
+            g = np.array(g)  # an op on 0-d arrays gives a numpy scalar; .grad must be an editable 0-d tensor
+        if t._grad is None:
+            t._grad = _wrap(g)
+        elif t._grad.data.flags.writeable and t._grad.data.shape == g.shape:
+            np.add(t._grad.data, g, out=t._grad.data, casting="same_kind")
+        else:
+            t._grad = _wrap(t._grad.data + g)
+
+
+_RELEASED = (
+    "the graph below this tensor (made by op {op!r}) was released by backward(), as PyTorch frees its "
+    "graph: draw or explain it before calling backward(), or call backward(retain_graph=True)"
+)
+
+
+def _inplace(t: Tensor, fn: Any, other: Any) -> Tensor:
+    """Apply `fn(t, other)` in place on t (see _InPlace); nothing changes when it raises."""
+    record = MODE.grad_enabled and (t._requires_grad or isinstance(other, Tensor) and other._requires_grad)
+    if record and t._op is None and t._requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. Update it under "
+            "`with minigrad.no_grad():` (as optimizers do), or change a .clone() of it instead"
+        )
+    seq = next_seq()
+    if record:
+        before = _new(Tensor)
+        for slot in _NODE_SLOTS:
+            if hasattr(t, slot):
+                setattr(before, slot, getattr(t, slot))
+        before.data = t.data.copy()  # what the new op reads in backward: the values before the change
+        if t._modified is None:
+            t._modified = []
+        before._modified = t._modified  # a node that saved the old values sees the new version
+        result = fn(before, other)
+    else:
+        with no_grad():
+            result = fn(t, other)
+    if result.data.shape != t.data.shape:
+        raise RuntimeError(
+            f"output with shape {list(t.data.shape)} doesn't match the broadcast shape {list(result.data.shape)}"
+        )
+    np.copyto(t.data, result.data, casting="same_kind")
+    if record:
+        for slot in ("_op", "_x", "_y", "_params", "_saved", "_needs_input_grad", "_seq", "_pending", "_trace"):
+            if hasattr(result, slot):
+                setattr(t, slot, getattr(result, slot))
+        t._requires_grad, t._previous = True, before
+    if t._modified is None:
+        t._modified = [seq]
+    else:
+        t._modified.append(seq)
+    MODE.last_inplace = seq
+    return t
+
+
+_NODE_SLOTS = tuple(s for s in Tensor.__slots__ if s != "__weakref__")
 
 
 def _matmul(x: Tensor, y: Any) -> Tensor:

@@ -156,7 +156,7 @@ def graph_description(
         op_id = None
         if not t.is_leaf:
             op_id = new_id()
-            nodes.append(GraphNode(op_id, "op", _op_label(t), "op", cluster=boxes.get(("op", t))))
+            nodes.append(GraphNode(op_id, "op", t.op_type.label(t.op_params), "op", cluster=boxes.get(("op", t))))
             for i, p in enumerate(t.inputs):
                 edges.append(GraphEdge(ids[p], op_id, format_shape(p.shape)))
             if grad_edges:
@@ -267,16 +267,6 @@ def _escape(text: str) -> str:
     for ch in "{}|<>":
         text = text.replace(ch, "\\" + ch)
     return text
-
-
-def _op_label(t: Tensor) -> str:
-    """matmul, add, ...; with the arguments that change what the op does: sum(axis=0), pow(3)."""
-    name, params = t.op, t.op_params
-    if name in ("sum", "mean") and params.get("axis") is not None:
-        return f"{name}(axis={params['axis']}{', keepdims' if params.get('keepdims') else ''})"
-    if name == "pow":
-        return f"pow({format_number(params['exponent'])})"
-    return name
 
 
 def _values(array: np.ndarray) -> str:

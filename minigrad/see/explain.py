@@ -33,9 +33,6 @@ NOTATION = (
 # A chain of more local steps than this gets a named gradient in between, so formulas stay readable
 # (a 3-layer MLP's dL/dW1 is 8 steps) and deep graphs never nest formulas deeper than this.
 MAX_INLINE_STEPS = 12
-# NOTE: relu's VJP masks with `out > 0`; max(x, 0) > 0 exactly when x > 0, and the textbook
-# writes the mask on the pre-activation (1[Z1 > 0]), so the explanation uses that equal form.
-_EQUIVALENT_FORMULAS = {"relu": ("out > 0", "x > 0")}
 
 
 class FormulaError(RuntimeError):
@@ -176,10 +173,54 @@ def explain_backward(
         >>> print(explain_backward(L))          # paths, steps and dL/dW1 = Xᵀ · (...)
         >>> explain_backward(L)["W1"].evaluate() # equals W1.grad after L.backward()
     """
-    if not isinstance(loss, Tensor) or loss.is_leaf or loss.size != 1:
-        raise ValueError("explain_backward needs the one-element result of recorded ops (a loss), "
-                         f"got {'a leaf' if isinstance(loss, Tensor) and loss.is_leaf else loss!r}")
+    _check_loss(loss, "explain_backward")
     return _Builder(inspect_graph(loss, names, params), max_paths).build()
+
+
+@dataclass
+class SweepExplanation:
+    """The explanation of every tensor and every graph edge of one backward pass, for a step-by-step view.
+
+    `gradients[t]` holds the chain-rule paths and formula of each tensor t that gets a gradient
+    (intermediates too, not only the parameters and shared gradients of `explanation`);
+    `steps[(consumer, i)]` is the local VJP step that sends consumer's gradient to its input i.
+    """
+
+    explanation: BackwardExplanation
+    gradients: dict[Tensor, Gradient]
+    steps: dict[tuple[Tensor, int], Step]
+
+
+def explain_sweep(
+    loss: Tensor,
+    names: Mapping[Tensor, str] | None = None,
+    params: Any = None,
+    max_paths: int = 8,
+) -> SweepExplanation:
+    """Like `explain_backward`, and also the formula of every intermediate gradient and every local step.
+
+    Raises:
+        ValueError, FormulaError: as `explain_backward`.
+    """
+    _check_loss(loss, "explain_sweep")
+    builder = _Builder(inspect_graph(loss, names, params), max_paths)
+    explanation = builder.build()
+    gradients: dict[Tensor, Gradient] = {}
+    steps: dict[tuple[Tensor, int], Step] = {}
+    for t in reversed(builder.active):
+        if t is builder.root:
+            continue
+        kind = "parameter" if t in builder.targets else "shared" if t in builder.named else "intermediate"
+        gradients[t] = builder.gradient(t, builder.defined[t], kind)
+        for c, i in builder.edges_into(t):
+            steps[(c, i)] = builder.step(c, i, t)
+    return SweepExplanation(explanation, gradients, steps)
+
+
+def _check_loss(loss: Any, caller: str) -> None:
+    if not isinstance(loss, Tensor) or loss.is_leaf or loss.size != 1:
+        raise ValueError(f"{caller} needs the one-element result of recorded ops (a loss), "
+                         f"got {'a leaf' if isinstance(loss, Tensor) and loss.is_leaf else loss!r}")
 
 
 class _Builder:
@@ -250,8 +291,6 @@ class _Builder:
         if i >= len(op.formulas):
             raise FormulaError(f"op {op.name!r} declares no symbolic VJP for input {i} (Op.formulas)")
         formula = op.formulas[i]
-        if op.name in _EQUIVALENT_FORMULAS:
-            formula = formula.replace(*_EQUIVALENT_FORMULAS[op.name])
         parents = consumer.inputs
         names = {"x": parents[0], "out": consumer} | ({"y": parents[1]} if len(parents) > 1 else {})
         bindings = {k: sym.name(self.info.idents[t]) for k, t in names.items()} | {"g": g}
@@ -301,6 +340,7 @@ class _Builder:
             scope.add(self.grad_ident[t], info.differential(t), value, kind="grad")
             defined[t] = node
             inline[t] = sym.name(self.grad_ident[t]) if t in self.named else node
+        self.defined = defined
         shared = [self.gradient(t, defined[t], "shared") for t in reversed(self.active) if t in self.named]
         params = [self.gradient(t, defined[t], "parameter") for t in self.targets]
         return BackwardExplanation(root_name, shared, params, scope)

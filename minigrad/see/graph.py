@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Tensor
+from ..core.ops import Add, MatMul
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
 RESERVED = frozenset({"np", "expand", "scatter_add", "unbroadcast", "g"})
 MAX_NAME = 16
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ATOM = re.compile(r"^(?:[^\W\d][\w.]*|[-+]?\d[\d.e+-]*)$")
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 @dataclass
@@ -190,18 +189,18 @@ def _find_layers(order: list[Tensor], consumers: dict, roles: dict) -> list[Laye
     """Affine layers: a matmul with a parameter on the right, plus a bias add and an activation if present."""
     layers: list[Layer] = []
     for t in order:
-        if t.op != "matmul" or roles[t.inputs[1]] != "param":
+        if t.op_type is not MatMul or roles[t.inputs[1]] != "param":
             continue
         weight, pre, bias = t.inputs[1], t, None
         uses = consumers[t]
-        if len(uses) == 1 and uses[0][0].op == "add":
+        if len(uses) == 1 and uses[0][0].op_type is Add:
             out = uses[0][0]
             other = out.inputs[1 - uses[0][1]]
             if roles[other] == "param" and other is not weight:
                 pre, bias = out, other
         act = None
         after = consumers[pre]
-        if len(after) == 1 and after[0][0].op in ACTIVATIONS:
+        if len(after) == 1 and after[0][0].op_type is not None and after[0][0].op_type.activation:
             act = after[0][0]
         layers.append(Layer(len(layers) + 1, weight, bias, t, pre, act))
     return layers
@@ -276,36 +275,14 @@ class _Namer:
         return out
 
     def _expression_name(self, t: Tensor) -> None:
-        """Name an intermediate after the op that made it, e.g. 'Yhat − Y'; fall back to 'sub3'."""
-        args = [self.names[p] if p in self.atomic else f"({self.names[p]})" for p in t.inputs]
-        op = t.op
-        atomic = True
-        if op in _INFIX and len(args) == 2:
-            name, atomic = _INFIX[op].format(*args), False
-        elif op == "neg":
-            name, atomic = f"−{args[0]}", False
-        elif op == "square":
-            name = f"{args[0]}²"
-        elif op == "pow":
-            p = float(t.op_params["exponent"])
-            small = p.is_integer() and 0 <= p < 10
-            name = args[0] + (str(int(p)).translate(_SUPERSCRIPT) if small else f"^{format_number(p)}")
-        elif op == "transpose":
-            name = f"{args[0]}ᵀ"
-        elif op == "index":
-            name = f"{args[0]}[…]"
-        elif op == "sigmoid":
-            name = f"σ({self.names[t.inputs[0]]})"
-        else:
-            name = f"{op}({self.names[t.inputs[0]]})"
+        """Name an intermediate after the op that made it (its `output_name`), e.g. 'Yhat − Y'; else 'sub3'."""
+        operands = [self.names[p] if p in self.atomic else f"({self.names[p]})" for p in t.inputs]
+        name, atomic = t.op_type.output_name(operands, [self.names[p] for p in t.inputs], t.op_params)
         if len(name) > MAX_NAME:
-            count = self.op_counts[op] = self.op_counts.get(op, 0) + 1
-            name, atomic = f"{op}{count}", True
+            count = self.op_counts[t.op] = self.op_counts.get(t.op, 0) + 1
+            name, atomic = f"{t.op}{count}", True
         self.generated.add(t)
         self.assign(t, name, atomic=atomic)
-
-
-_INFIX = {"add": "{} + {}", "sub": "{} − {}", "mul": "{} ⊙ {}", "div": "{} / {}", "matmul": "{}·{}"}
 
 
 def _identifiers(order: list[Tensor], namer: _Namer) -> dict[Tensor, str]:

@@ -168,6 +168,8 @@ def _expand_parts(node: ast.expr) -> tuple[ast.expr, ast.expr, ast.expr] | None:
 
 
 def _rewrite(node: ast.expr, scope: Scope) -> ast.expr:
+    if isinstance(node, ast.IfExp) and not any(isinstance(n, ast.Name) for n in ast.walk(node.test)):
+        return node.body if scope.evaluate(node.test) else node.orelse
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _number(node.operand):
         return constant(-node.operand.value)
     if isinstance(node, ast.Call) and _all_constant(node):
@@ -305,6 +307,8 @@ class _Render:
             if self.shapes:
                 return self.shape_of(node), ATOM
             return self.postfix(node.value, "ᵀ"), ATOM
+        if _is_mask(node):
+            return self.binop(ast.BinOp(left=node.args[1], op=ast.Mult(), right=node.args[0]))
         if isinstance(node, ast.Call):
             return self.call(node), ATOM
         return ast.unparse(node), ATOM
@@ -361,6 +365,12 @@ class _Render:
             return f"{func.attr}({', '.join(inner)})"
         label = func.attr if isinstance(func, ast.Attribute) else ast.unparse(func)
         return f"{label}({', '.join(self.visit(a)[0] for a in args)})"
+
+
+def _is_mask(node: ast.expr) -> bool:
+    """where(c, a, 0): printed as the textbook's a ⊙ 1[c]."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "where"
+            and len(node.args) == 3 and _number(node.args[2]) and node.args[2].value == 0)
 
 
 def _constant_text(value: Any) -> str:

@@ -80,9 +80,10 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()
         else:
             start._pending = start._pending + g
     anomaly, observer, last_inplace = MODE.detect_anomaly, MODE.observer, MODE.last_inplace
+    held = None
     try:
-        while heap:
-            node = heappop(heap)[1]
+        node = heappop(heap)[1] if heap else None
+        while node is not None:
             grad_out, node._pending = node._pending, None
             if node._saved is None:
                 raise RuntimeError(_FREED.format(op=node._op.name))
@@ -95,6 +96,7 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()
                 _check_versions(node)
             grads = node._op.vjp(node, grad_out)
             sent = [] if observer is not None else None
+            held = None
             parent = node._x if not stale else _as_of(node._x, node)
             for g in grads:
                 if g is not None:
@@ -111,7 +113,10 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()
                     if parent._op is not None:
                         if parent._pending is None:
                             parent._pending = g
-                            heappush(heap, (parent._seq, parent))
+                            if held is None and not heap:
+                                held = parent
+                            else:
+                                heappush(heap, (parent._seq, parent))
                         else:
                             parent._pending = parent._pending + g
                     elif parent._requires_grad:
@@ -130,8 +135,16 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()
                 node._saved = node._x = node._y = None
             if sent is not None:
                 observer(node, grad_out, tuple(sent))
+            # NOTE: in a chain the one node just made pending runs next, so the heap is used only
+            # while several are pending: its push and pop were a sixth of the Titanic backward.
+            if held is not None and heap:
+                heappush(heap, (held._seq, held))
+                held = None
+            node = held if held is not None else (heappop(heap)[1] if heap else None)
     except BaseException:
         for _, t in heap:
             t._pending = None
+        if held is not None:
+            held._pending = None
         raise
     return leaves

@@ -4,10 +4,10 @@ Two wings: `minigrad.core` computes gradients, `minigrad.see` explains them. Thi
 public face, and the one place that joins the two: it registers Jupyter's display of a Tensor as
 its computation graph, so the core never imports the drawing half.
 """
-from . import datasets, nn, optim
+from . import autograd, datasets, nn, optim
 from .core import (
-    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, inference_mode, is_grad_enabled,
-    manual_seed, no_grad, set_grad_enabled,
+    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, gradgradcheck, inference_mode,
+    is_grad_enabled, manual_seed, no_grad, set_grad_enabled,
 )
 
 __all__ = [
@@ -16,7 +16,9 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "from_numpy",
+    "autograd",
     "gradcheck",
+    "gradgradcheck",
     "inference_mode",
     "is_grad_enabled",
     "datasets",

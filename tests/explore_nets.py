@@ -11,19 +11,27 @@ from typing import Callable
 
 import numpy as np
 
-from helpers import load_example
+from helpers import load_example, titanic_net
 from minigrad import Tensor, nn
 from minigrad.core.engine import observe_backward
 from minigrad.see.draw import graph_description
+from minigrad.see.explorer import MAX_VALUES
 from minigrad.see.graph import inspect_graph
 
 one_pass = load_example("one_pass")
+# The chain-rule path from the fare net's loss down to W1, as explain writes it.
+W1_PATH = "L ← mean ← square ← sub ← Ŷ ← add ← matmul ← H ← relu ← Z1 ← add ← matmul ← W1"
 
 
 def fare_net() -> Tensor:
     """The fare net 3 -> 4 (ReLU) -> 1 on the 3-passenger batch of examples/one_pass.py."""
     X, Y, _ = one_pass.passengers()
     return nn.MSELoss()(one_pass.forward(Tensor(X, name="X"), one_pass.start_params())[2], Y)
+
+
+def fare_full_net() -> Tensor:
+    """The fare net on all 1046 training passengers: its big tensors are shown by norm, min, max and mean."""
+    return titanic_net()[1]
 
 
 def reuse_net() -> Tensor:
@@ -61,8 +69,24 @@ def chain_net() -> Tensor:
 
 
 NETS: dict[str, Callable[[], Tensor]] = {
-    "fare": fare_net, "reuse": reuse_net, "shared": shared_net, "tanh": tanh_net, "chain": chain_net,
+    "fare": fare_net, "fare_full": fare_full_net, "reuse": reuse_net, "shared": shared_net, "tanh": tanh_net,
+    "chain": chain_net,
 }
+
+
+def numbers_of(array: np.ndarray) -> list[float]:
+    """The numbers the page holds for an array: its values, or (norm, min, max, mean) when it has too many."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.size <= MAX_VALUES:
+        return array.ravel().tolist()
+    return [np.linalg.norm(array), array.min(), array.max(), array.mean()]
+
+
+def held(info: dict) -> list[float]:
+    """The numbers of an array as explore recorded it (see `numbers_of`)."""
+    if "values" in info:
+        return np.ravel(info["values"]).tolist()
+    return [info["norm"], info["min"], info["max"], info["mean"]]
 
 
 @dataclass

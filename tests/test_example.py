@@ -44,7 +44,7 @@ def test_one_epoch_writes_loss_csv_and_prints_the_rmse(tmp_path: Path, capsys) -
     for shape in ("1046×3", "3×4", "1046×4", "4×1", "1046×1"):
         assert shape in graph_text
     backprop = (out_dir / "backprop.md").read_text(encoding="utf-8")
-    assert "dL/dW1 = Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])" in backprop
+    assert "∂L/∂W1 = Xᵀ · ((∂L/∂Ŷ · W2ᵀ) ⊙ 1[Z1 > 0])" in backprop
 
 
 def test_default_run_beats_the_mean_baseline_and_shows_passengers(tmp_path: Path, capsys) -> None:

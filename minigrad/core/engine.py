@@ -109,18 +109,26 @@ def _as_of(t: Any, node: Any) -> Any:
     return t
 
 
-def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
+def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()) -> dict:
     """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`.
 
+    `more` holds further (root, grad) pairs swept at once (autograd.grad of several outputs).
     Each op gets a decreasing sequence number when it is recorded, after the ops that made its
     inputs, so when the heap hands out the newest pending node, every consumer of it has already
     added its share to its gradient.
     """
-    if root._op is None:
+    if root._op is None and not more:
         return {root: grad.copy()}
     leaves: dict = {}
-    root._pending = grad
-    heap = [(root._seq, root)]
+    heap: list = []
+    for start, g in ((root, grad), *more):
+        if start._op is None:
+            leaves[start] = leaves[start] + g if start in leaves else g.copy()
+        elif start._pending is None:
+            start._pending = g
+            heappush(heap, (start._seq, start))
+        else:
+            start._pending = start._pending + g
     anomaly, observer, last_inplace = MODE.detect_anomaly, _observer, MODE.last_inplace
     try:
         while heap:

@@ -84,7 +84,7 @@ class Op:
         return cls.notation.format(**fields), cls.notation_atomic
 
 
-def _compile_vjp(op: type[Op]) -> Any:
+def _compile_vjp(op: type[Op], namespace: dict[str, Any] | None = None) -> Any:
     """Write `op.vjp` from its formulas: read only what they name, compute only the needed inputs.
 
     For Mul, ("g * y", "g * x") becomes
@@ -92,29 +92,47 @@ def _compile_vjp(op: type[Op]) -> Any:
             x = ctx._x.data; y = ctx._y.data
             n0, n1 = ctx._needs_input_grad
             return (g * y if n0 else None), (g * x if n1 else None)
+    Given a `namespace` of Tensor helpers (minigrad.core.higher), the same formulas become
+    `vjp(ctx, g, x, y)` over Tensors: x and y are the inputs as the node saw them, out is the node
+    itself, and every comparison is made on the arrays, so a mask is a constant.
     """
-    used = {node.id for f in op.formulas for node in ast.walk(ast.parse(f, mode="eval")) if isinstance(node, ast.Name)}
-    op.reads = tuple(
-        tuple(v for v in ("x", "y", "out") if any(n.id == v for n in ast.walk(ast.parse(f, mode="eval")) if isinstance(n, ast.Name)))
-        for f in op.formulas
-    )
-    lines = [f"def vjp(ctx, g):"]
-    for slot, var in (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out")):
+    tensors = namespace is not None
+    trees = [ast.parse(f, mode="eval") for f in op.formulas]
+    names = [{n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} for tree in trees]
+    used = set().union(*names)
+    op.reads = tuple(tuple(v for v in ("x", "y", "out") if v in each) for each in names)
+    if tensors:
+        trees = [ast.fix_missing_locations(_CompareOnArrays().visit(tree)) for tree in trees]
+    formulas = [ast.unparse(tree) for tree in trees]
+    lines = ["def vjp(ctx, g, x, y):" if tensors else "def vjp(ctx, g):"]
+    slots = (("ctx", "out"),) if tensors else (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out"))
+    for slot, var in slots:
         if var in used:
             lines.append(f"    {var} = {slot}")
     if op.params:
         lines.append(f"    {', '.join(op.params)}, = ctx._params")
-    if len(op.formulas) == 1:
-        lines.append(f"    return ({op.formulas[0]},)")
+    if len(formulas) == 1:
+        lines.append(f"    return ({formulas[0]},)")
     else:
-        flags = [f"n{i}" for i in range(len(op.formulas))]
+        flags = [f"n{i}" for i in range(len(formulas))]
         lines.append(f"    {', '.join(flags)} = ctx._needs_input_grad")
-        lines.append("    return " + ", ".join(f"({f} if {n} else None)" for f, n in zip(op.formulas, flags)))
-    namespace = dict(FORMULA_HELPERS)
+        lines.append("    return " + ", ".join(f"({f} if {n} else None)" for f, n in zip(formulas, flags)))
+    namespace = dict(FORMULA_HELPERS if namespace is None else namespace)
     exec(compile("\n".join(lines), f"<{op.__name__}.formulas>", "exec"), namespace)
     vjp = namespace["vjp"]
     vjp.__doc__ = f"{op.__name__}'s VJP, written from its formulas: " + "; ".join(op.formulas)
     return vjp
+
+
+class _CompareOnArrays(ast.NodeTransformer):
+    """Rewrite `a > b` as `compare('>', a, b)`: in the Tensor namespace a mask is built from the arrays."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) != 1:
+            return node
+        symbol = type(node.ops[0]).__name__
+        return ast.Call(ast.Name("compare", ast.Load()), [ast.Constant(symbol), node.left, node.comparators[0]], [])
 
 
 # ---------------------------------------------------------------- the formulas' vocabulary on arrays
@@ -436,3 +454,67 @@ class IndexPut(Op):
         out = x.copy()
         out[index] = y
         return out
+
+
+# ---------------------------------------------------------------- ops the backward of the backward records
+
+
+class Expand(Op):
+    """out = x broadcast to `shape` (a read-only view, as np.broadcast_to); the engine sums the
+    gradient back over the broadcast axes, so the formula is g itself"""
+
+    name, formulas, params = "expand", ("g",), ("shape",)
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        lead = len(shape) - x.ndim
+        if lead < 0:
+            raise ValueError(f"expand needs at least as many sizes as x has axes ({x.ndim}), got {shape}")
+        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        ctx._params = (shape,)
+        return np.broadcast_to(x, shape)
+
+    @classmethod
+    def label(cls, params):
+        return f"expand{params['shape']}"
+
+
+class Where(Op):
+    """out = x where condition holds, else y; the condition is a constant boolean array"""
+
+    name, params = "where", ("condition",)
+    formulas = ("where(condition, g, 0)", "where(condition, 0, g)")
+    notation = "where(…, {x_name}, {y})"
+
+    @staticmethod
+    def forward(ctx, x, y, condition):
+        ctx._params = (condition,)
+        return np.where(condition, x, y)
+
+    @classmethod
+    def label(cls, params):
+        return cls.name
+
+
+class IndexBackward(Op):
+    """out = zeros(shape) with x added at `index` (the VJP of x[index], as an op of its own)"""
+
+    name, formulas, params = "index_backward", ("g[index]",), ("shape", "index")
+    notation = "scatter({x_name})"
+
+    @staticmethod
+    def forward(ctx, x, shape, index):
+        ctx._params = (shape, index)
+        return index_backward(x, shape, index)
+
+
+class IndexZero(Op):
+    """out = x with zeros at `index` (the VJP of an assignment x[index] = v, as an op of its own)"""
+
+    name, formulas, params = "index_zero", ("index_zero(g, index)",), ("index",)
+    notation = "{x_name}[…] ← 0"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx._params = (index,)
+        return index_zero(x, index)

@@ -52,7 +52,7 @@
     } else {
       s = v.toExponential(3).replace(/\.?0+e/, "e").replace("e+", "e");
     }
-    return s.replace("-", "\u2212");
+    return s.replace(/-/g, "\u2212");
   }
 
   function shapeText(shape) {
@@ -117,7 +117,12 @@
       for (const send of step.sends) {
         if (send.grad === null) continue;
         mark(send.id, "receives");
-        for (const e of edges) if (e.tail === send.id && e.head === step.op_id) e.el.classList.add("flow");
+        for (const e of edges) {
+          if (e.head !== step.op_id) continue;
+          if (e.tail === send.id) e.el.classList.add("flow");
+          const feed = edges.find((f) => f.tail === send.id && f.head === e.tail);
+          if (feed) { e.el.classList.add("flow"); feed.el.classList.add("flow"); }
+        }
       }
       follow([shapes[step.op_id], shapes[step.id]].concat(step.sends.map((send) => send.grad && shapes[send.id])));
     }
@@ -161,7 +166,7 @@
   }
 
   function fitZoom() {
-    return ($("graph").clientWidth - 16) / naturalWidth();
+    return svg ? ($("graph").clientWidth - 16) / naturalWidth() : 1;
   }
 
   // ---------------------------------------------------------------- the panels
@@ -260,7 +265,7 @@
     const made = n.op ? "made by " + esc(n.op) + (n.step !== null ? ", its VJP runs at step " + (n.step + 1) : "") :
       "a leaf" + (n.requires_grad ? " that requires grad" : ", no gradient needed");
     let out = '<h2>' + esc(n.name) + alias + ' <button id="close" type="button" title="close">\u2715</button></h2>' +
-      '<p class="note">' + esc(n.role) + ", " + shapeText(n.shape) + ", " + made + "</p>" +
+      '<p class="note">' + esc(n.kind) + ", " + shapeText(n.shape) + ", " + made + "</p>" +
       "<h3>value</h3>" + valuesHTML(n.value);
     if (n.grad) {
       out += "<h3>gradient " + esc(n.symbol) + "</h3>" + '<div class="grad">' + valuesHTML(n.grad) + "</div>";
@@ -336,6 +341,7 @@
   }
 
   if (svg) setZoom(Math.min(1, Math.max(0.75, fitZoom())));
+  else document.querySelector(".zoom").style.display = "none";
   select(null);
   show(0);
 })();

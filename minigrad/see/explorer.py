@@ -17,8 +17,11 @@ The steps are also plain data, in sweep order, embedded in the page as
     received             the earlier steps (and input positions) whose shares were summed into it
     to                   the names of the inputs it sends a gradient to
     sends                per input: name, id, gradient, share k of n, running total, local formula
+    rule                 the op's VJP as the op table writes it, one per input (`g @ y.mT`)
 
-The page needs no network: SVG, CSS and JavaScript are all inline.
+A second block, `id="minigrad-graph"`, holds what the page shows for a clicked tensor (value,
+gradient, formula, chain-rule paths) by its drawn id. The page needs no network: SVG, CSS
+(`explorer.css`) and JavaScript (`explorer.js`) are all inline.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ import numpy as np
 
 from ..core import Tensor
 from ..core.engine import observe_backward
-from .draw import GraphDescription, RendererNotFoundError, graph_description, render_svg, to_digraph
+from .draw import LEGEND, GraphDescription, RendererNotFoundError, graph_description, render_svg, to_digraph
 from .explain import FormulaError, SweepExplanation, explain_sweep
 from .graph import GraphInfo, format_shape, inspect_graph
 
@@ -133,7 +136,7 @@ def explore(
     sweep, why = _explanation(root, info, names, params)
     recorder.finish(sweep)
     title = f"Backward pass of {info.names[root]}"
-    graph = recorder.graph_data(title, before, why)
+    graph = recorder.graph_data(title, before, sweep, why)
     svg, notice = _picture(desc, rankdir)
     graph["notice"] = notice
     return Exploration(title, recorder.steps, graph, svg)
@@ -241,11 +244,11 @@ class _Recorder:
                 local = sweep.steps.get((node, send["input"])) if sweep is not None else None
                 if local is not None:
                     send["formula"], send["shapes"] = local.equation, local.shape_text
-        self.sweep = sweep
 
-    def graph_data(self, title: str, before: dict[Tensor, Any], why: str) -> dict[str, Any]:
+    def graph_data(self, title: str, before: dict[Tensor, Any], sweep: SweepExplanation | None,
+                   why: str) -> dict[str, Any]:
         """Everything about each drawn tensor that the page shows when it is clicked, plus the leaves."""
-        info, sweep = self.info, self.sweep
+        info = self.info
         nodes = {}
         for t in info.order:
             entry: dict[str, Any] = {
@@ -253,6 +256,7 @@ class _Recorder:
                 "name": info.names[t],
                 "alias": info.aliases.get(t),
                 "role": info.roles[t],
+                "kind": dict(LEGEND)[info.roles[t]],
                 "shape": list(t.shape),
                 "op": t.op,
                 "op_id": self.op_ids.get(t),
@@ -273,7 +277,7 @@ class _Recorder:
         leaves = [self.ids[t] for t in info.order if t.is_leaf and t in self.totals]
         held = [info.names[t] for t in info.order if t.is_leaf and t in self.totals and before[t] is not None]
         return {"title": title, "root": self.ids[info.root], "nodes": nodes, "leaves": leaves,
-                "accumulates": held, "formulas": why, "max_values": MAX_VALUES}
+                "accumulates": held, "formulas": why}
 
 
 def _no_gradient(node: Tensor, i: int, target: Tensor, names: dict[Tensor, str]) -> str:
@@ -344,6 +348,7 @@ _PAGE = """<!DOCTYPE html>
   <span class="key pending">gradient waiting</span>
   <span class="key done">done</span>
   <span class="key filled">leaf with .grad</span>
+  <span class="key selected">clicked</span>
   <span class="hint">← → step, space play, click a node for its value, gradient and formula</span>
 </div>
 <main>

@@ -102,7 +102,7 @@ class Sweep:
 def engine_sweep(root: Tensor) -> Sweep:
     """Run root.backward() once under observe_backward and collect the oracle (ids as draw.py gives them)."""
     info = inspect_graph(root)
-    ids = {t: n.id for t, n in zip(info.order, graph_description(root).tensors)}
+    ids = {t: n.id for t, n in zip(info.order, graph_description(root, broadcasts=False).tensors)}
     for t in info.order:
         if not t.is_leaf:
             t.retain_grad()

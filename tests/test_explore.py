@@ -72,8 +72,8 @@ def test_the_fare_page_has_the_numbers_of_one_pass() -> None:
     by_name = {n["name"]: n for n in page.graph["nodes"].values()}
     for name in ("W1", "b1", "W2", "b2"):
         np.testing.assert_array_equal(by_name[name]["grad"]["values"], values[f"dL/d{name}"])
-    for name, key in (("Ŷ", "Yhat"), ("H", "H"), ("Z1", "Z1")):
-        np.testing.assert_array_equal(by_name[name]["grad"]["values"], values[f"dL/d{key}"])
+    for name, sheet in (("Ŷ", "Yhat"), ("H", "H"), ("Z1", "Z1")):
+        np.testing.assert_array_equal(by_name[name]["grad"]["values"], values[f"dL/d{sheet}"])
     sends = {s["node"]: s for step in page.steps for s in step["sends"]}
     assert sends["W1"]["formula"] == "∂L/∂W1 = Xᵀ · ∂L/∂(X·W1)"
     assert sends["W1"]["shapes"] == "[3×3] · [3×4] → 3×4"

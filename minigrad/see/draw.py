@@ -169,6 +169,7 @@ def graph_description(
     clusters: bool = True,
     paths: bool = False,
     module_paths: bool = False,
+    broadcasts: bool = True,
 ) -> GraphDescription:
     """Walk the graph below root into nodes and edges, ids n0, n1, ... in forward order.
 
@@ -182,6 +183,7 @@ def graph_description(
         clusters: group each layer's parameters, ops and results in a box, and the loss's in another.
         paths: colour each parameter's chain-rule path from the root, as `explain_backward` does.
         module_paths: add a parameter's module path (0.weight) under its name.
+        broadcasts: draw each implicit broadcast as a node between its input and the op.
     """
     info = inspect_graph(root, names, params)
     boxes, labels, tints = _boxes(info) if clusters else ({}, {}, {})
@@ -204,7 +206,7 @@ def graph_description(
             nodes.append(GraphNode(op_id, "op", t.op_type.label(t.op_params), "op", cluster=boxes.get(("op", t))))
             for i, p in enumerate(t.inputs):
                 tail, label = ids[p], format_shape(p.shape)
-                stretched = gradient_shape(t, i)
+                stretched = gradient_shape(t, i) if broadcasts else p.shape
                 if stretched != p.shape:
                     tail = new_id()
                     nodes.append(GraphNode(tail, "broadcast", "broadcast", "op", stretched,

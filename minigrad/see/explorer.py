@@ -121,7 +121,7 @@ def explore(
     """
     _check_root(root)
     info = inspect_graph(root, names, params)
-    desc = graph_description(root, show_grads=False, names=names, params=params)
+    desc = graph_description(root, show_grads=False, names=names, params=params, broadcasts=False)
     recorder = _Recorder(info, desc, retain_values)
     before = {t: t.grad for t in info.order}
     # NOTE: backward adds into an existing .grad in place, so each one is set aside, not just remembered.

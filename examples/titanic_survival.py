@@ -16,39 +16,25 @@ the loss with every shape) and survival_backprop.md (the backward pass explained
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from minigrad import from_numpy, manual_seed, nn, no_grad
-from minigrad.datasets import SurvivalData, load_survival, minibatches
+from minigrad.datasets import SurvivalData, load_survival
 from minigrad.see.draw import RendererNotFoundError, save_svg
 from minigrad.see.explain import explain_backward
-from titanic_fare import _check_args, _Parser, _UsageError, make_optimizer, write_loss_csv
+from titanic_fare import BATCH_SIZE, EPOCHS, LR, OPTIMIZER, SEED, Run, _check_args, _parser, _UsageError
+from titanic_fare import train as train_loop
+from titanic_fare import write_loss_csv
 
-EPOCHS = 10
-LR = 0.05
-BATCH_SIZE = 32
-OPTIMIZER = "sgd"
-SEED = 0
-OUT = "out"
 N_EXAMPLES = 5
 
 
 def build_model(dtype: Any = np.float32) -> nn.Sequential:
     """Z1 = X @ W1 + b1, H = relu(Z1), Yhat = H @ W2 + b2: one survival score (a logit) per passenger."""
     return nn.Sequential(nn.Linear(4, 4, dtype=dtype), nn.ReLU(), nn.Linear(4, 1, dtype=dtype))
-
-
-@dataclass
-class Run:
-    """What `train` returns: the trained model, its data and one (epoch, train, test) loss row per epoch."""
-
-    model: nn.Module
-    data: SurvivalData
-    history: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 def train(
@@ -60,28 +46,12 @@ def train(
     data: SurvivalData | None = None,
     log: Callable[[str], Any] = print,
 ) -> Run:
-    """Train on the survival split with BCEWithLogitsLoss; an epoch's train loss is the mean of its batch losses."""
+    """Train on the survival split with BCEWithLogitsLoss, in titanic_fare.py's loop (same batches, same log)."""
     data = load_survival() if data is None else data
     manual_seed(seed)
     model = build_model(data.X_train.dtype)
-    opt = make_optimizer(optimizer, model, lr)
-    loss_fn = nn.BCEWithLogitsLoss()
-    X, Y = data.X_train, data.y_train
-    rng = np.random.default_rng(seed)
-    run = Run(model, data)
-    for epoch in range(1, epochs + 1):
-        batch_losses = []
-        for idx in minibatches(len(X), batch_size, rng):
-            loss = loss_fn(model(from_numpy(X[idx])), Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            batch_losses.append(loss.item())
-        with no_grad():
-            test_loss = loss_fn(model(from_numpy(data.X_test)), data.y_test).item()
-        run.history.append((epoch, float(np.mean(batch_losses)), test_loss))
-        log(f"epoch {epoch:2d}  train loss {run.history[-1][1]:.4f}  test loss {test_loss:.4f}")
-    return run
+    return train_loop(epochs, lr, batch_size, optimizer, seed, model=model, data=data, log=log,
+                      loss_fn=nn.BCEWithLogitsLoss())
 
 
 def survival_probability(model: nn.Module, X: np.ndarray) -> np.ndarray:
@@ -131,24 +101,10 @@ def write_figures(model: nn.Module, data: SurvivalData, out_dir: Path) -> list[P
     return written
 
 
-def _parser() -> _Parser:
-    parser = _Parser(
-        prog="titanic_survival.py",
-        description="Train a 4 -> 4 (ReLU) -> 1 survival classifier on the Titanic passengers with minigrad.",
-    )
-    add = parser.add_argument
-    add("--epochs", type=int, default=EPOCHS, help=f"passes over the training set (default {EPOCHS})")
-    add("--lr", type=float, default=LR, help=f"learning rate (default {LR})")
-    add("--batch-size", type=int, default=BATCH_SIZE, help=f"rows per step (default {BATCH_SIZE})")
-    add("--optimizer", choices=("sgd", "adam"), default=OPTIMIZER, help=f"SGD or Adam (default {OPTIMIZER})")
-    add("--seed", type=int, default=SEED, help=f"initial weights and batch order (default {SEED})")
-    add("--out", type=Path, default=Path(OUT), help=f"directory for the loss and figures (default {OUT}/)")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, train, report and write the outputs; return the exit status."""
-    parser = _parser()
+    parser = _parser("titanic_survival.py",
+                     "Train a 4 -> 4 (ReLU) -> 1 survival classifier on the Titanic passengers with minigrad.")
     try:
         args = parser.parse_args(argv)
         _check_args(args)

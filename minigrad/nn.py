@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.grad_mode import no_grad
 from .core.random import generator
 from .core.tensor import Tensor, _as_dtype, from_numpy
 
@@ -284,8 +285,9 @@ class Module:
             errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for p, array in copies:
-            p.data[...] = array
+        with no_grad():
+            for p, array in copies:
+                p.copy_(array)  # in place, as torch's: a graph recorded before sees the version change
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ modes and dtype
@@ -369,7 +371,6 @@ class Linear(Module):
         bound = 1.0 / math.sqrt(in_features)
         rng = generator()
         self.weight = Parameter(Tensor(rng.uniform(-bound, bound, (in_features, out_features)), dtype=dtype))
-        self.bias: Parameter | None = None
         if bias:
             self.bias = Parameter(Tensor(rng.uniform(-bound, bound, (out_features,)), dtype=dtype))
         else:

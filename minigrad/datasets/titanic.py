@@ -86,11 +86,7 @@ class FareData:
         Missing ages (NaN) are filled with ``age_median`` first, exactly as in the split; the result has the
         dtype of ``X_train``, and ``standardise_features(raw_X_test)`` reproduces ``X_test``.
         """
-        raw_X = np.asarray(raw_X, dtype=np.float64)
-        if raw_X.ndim != 2 or raw_X.shape[1] != len(self.feature_names):
-            raise ValueError(f"raw_X must have shape (n, {len(self.feature_names)}), got {raw_X.shape}")
-        return _standardise(_impute_age(raw_X, self.age_median, FEATURES), self.x_mean, self.x_std).astype(
-            self.X_train.dtype)
+        return _standardise_rows(self, raw_X)
 
 
 def load_fare(seed: int = 0, test_fraction: float = 0.2, dtype: DTypeLike = np.float32) -> FareData:
@@ -179,11 +175,7 @@ class SurvivalData:
         Missing ages (NaN) are filled with ``age_median`` first, as in the split; ``standardise_features(raw_X_test)``
         reproduces ``X_test``.
         """
-        raw_X = np.asarray(raw_X, dtype=np.float64)
-        if raw_X.ndim != 2 or raw_X.shape[1] != len(self.feature_names):
-            raise ValueError(f"raw_X must have shape (n, {len(self.feature_names)}), got {raw_X.shape}")
-        imputed = _impute_age(raw_X, self.age_median, SURVIVAL_FEATURES)
-        return _standardise(imputed, self.x_mean, self.x_std).astype(self.X_train.dtype)
+        return _standardise_rows(self, raw_X)
 
 
 def load_survival(seed: int = 0, test_fraction: float = 0.2, dtype: DTypeLike = np.float32) -> SurvivalData:
@@ -259,6 +251,15 @@ def _split(n: int, seed: int, test_fraction: float) -> tuple[np.ndarray, np.ndar
         )
     order = np.random.default_rng(seed).permutation(n)
     return order[:n_train], order[n_train:]
+
+
+def _standardise_rows(data: FareData | SurvivalData, raw_X: np.ndarray) -> np.ndarray:
+    """Raw feature rows through a split's training transform: ages imputed, standardised, in X_train's dtype."""
+    raw_X = np.asarray(raw_X, dtype=np.float64)
+    if raw_X.ndim != 2 or raw_X.shape[1] != len(data.feature_names):
+        raise ValueError(f"raw_X must have shape (n, {len(data.feature_names)}), got {raw_X.shape}")
+    imputed = _impute_age(raw_X, data.age_median, data.feature_names)
+    return _standardise(imputed, data.x_mean, data.x_std).astype(data.X_train.dtype)
 
 
 def _impute_age(X: np.ndarray, age_median: float, features: tuple[str, ...]) -> np.ndarray:

@@ -10,8 +10,9 @@ numpy version, since both draw the same initial weights and the same batches.
 
 It prints one line per epoch, the test RMSE in pounds beside the predict-the-mean baseline and a
 few test passengers, and writes loss.csv (epoch, train_loss, test_loss), network.svg,
-computation_graph.svg, backprop.md (the backward pass explained) and backward.html (the backward
-pass of one_pass.py's three passengers, step by step in a browser) into --out.
+computation_graph.svg, backprop.md (the backward pass explained), backward.html (the backward
+pass of one_pass.py's three passengers, step by step in a browser) and solution.pdf (exercise
+sheet 6 solved, with its editable Typst source solution.typ, see solution.py) into --out.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from minigrad.see.explain import explain_backward
 from minigrad.see.scheme import draw_network
 from minigrad.see.draw import RendererNotFoundError, save_svg
 from one_pass import write_backward_page
+from solution import SolutionUnavailable, full_loss, write_solution
 
 EPOCHS = 10
 LR = 0.05
@@ -146,17 +148,16 @@ def write_figures(model: nn.Module, data: FareData, out_dir: Path) -> list[Path]
     gradient (6.3), derived from that same graph. Without Graphviz the SVGs are skipped with a
     message naming the fix, and the explanation is still written.
     """
-    X, Y = from_numpy(data.X_train), from_numpy(data.y_train)
-    X.name, Y.name = "X", "Y"
-    loss = nn.MSELoss()(model(X), Y)
-    loss.name = "L"
+    loss = full_loss(model, data)
     model.zero_grad()
     loss.backward(retain_graph=True)  # keep the graph: it is drawn and explained below
     written = [explain_backward(loss, params=model).save_markdown(out_dir / "backprop.md")]
-    scheme = draw_network(model, data.feature_names, "fare", len(data.X_train))
+    scheme = draw_network(model, data.feature_names, "fare, standardised", len(data.X_train),
+                          input_note="standardised")
     try:
         written.append(save_svg(scheme, out_dir / "network.svg"))
-        written.append(save_svg(loss, out_dir / "computation_graph.svg", params=model))
+        written.append(save_svg(loss, out_dir / "computation_graph.svg", params=model, paths=True,
+                                show_grads=False, edge_labels=False))
     except RendererNotFoundError as err:
         print(str(err).splitlines()[0], file=sys.stderr)
     model.zero_grad()
@@ -231,6 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in write_figures(run.model, data, args.out):
         print(f"wrote {path}")
     print(f"wrote {write_backward_page(args.out / 'backward.html')}")
+    try:
+        for path in write_solution(run.model, data, run.history, vars(args), args.out):
+            print(f"wrote {path}")
+    except SolutionUnavailable as err:
+        print(err, file=sys.stderr)
     return 0
 
 

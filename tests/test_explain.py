@@ -319,7 +319,7 @@ def test_titanic_chain_naive_product_reorder_and_final(titanic):
     b1 = expl["b1"].chains[0].factors[-1]
     assert (b1.kind, b1.value, b1.shape) == ("rows", "𝟙", (1046, 1))
     assert b1.equation == "∂L/∂b1 = 𝟙ᵀ · ∂L/∂Z1 = Σ_rows(∂L/∂Z1)"
-    assert b1.shapes == "[1×1046] · [1046×4] → 1×4, i.e. 4"
+    assert b1.shapes == "[1×1046] · [1046×4] → 1×4 → 4"
     assert chain_of(expl["W2"]) == [("start", "∂L/∂Ŷ", "(2/1046)(Ŷ − Y)", (1046, 1)),
                                     ("left", "∂Ŷ/∂W2", "H", (1046, 4))]
     assert expl["W2"].chains[0].misfit == "[1046×1] · [1046×4]: the inner dimensions 1 ≠ 1046"
@@ -366,7 +366,7 @@ def test_a_custom_module_gets_the_same_steps_and_names():
     assert w1.chains[0].misfit == "[6×2] · [5×2]: the inner dimensions 2 ≠ 5"
     assert w1.final == "(2/12) Xᵀ · (((Ŷ − Y) · W2ᵀ) ⊙ 1[Z1 > 0])"
     b2 = expl["b2"].chains[0].factors[-1]
-    assert b2.kind == "rows" and b2.shapes == "[1×6] · [6×2] → 1×2, i.e. 2"
+    assert b2.kind == "rows" and b2.shapes == "[1×6] · [6×2] → 1×2 → 2"
 
 
 def test_markdown_carries_the_graded_steps(titanic):

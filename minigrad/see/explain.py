@@ -586,7 +586,7 @@ class _Builder:
             note = (f"{names[bottom]} ∈ {format_space(bottom.shape)} was broadcast over the {n} {what} "
                     f"({format_shape(bottom.shape)} → {format_shape(stretched)}), so its gradient adds them up")
             return Factor(symbol, ONES, (n, 1), kind, f"{target} = {product} = {summed}",
-                          f"{dims}, i.e. {format_shape(bottom.shape)}", note)
+                          f"{dims} → {format_shape(bottom.shape)}", note)
         if kind == "identity":
             return Factor(symbol, "1", (), kind, equation, shapes, "the gradient passes on unchanged")
         return Factor(symbol, sym.render(node, scope), bottom.shape, "general", equation, shapes,

@@ -101,24 +101,13 @@ def draw_network(
     inputs = [f"x{j + 1}" if feature_names is None else str(feature_names[j]) for j in range(n_in)]
     head = [f"{INPUT} ∈ {format_space((n, n_in))}"] + ([input_note] if input_note else [])
     columns = [_Column(INPUT_TITLE, head, inputs, COLOURS["data"])]
-    x_name = INPUT
-    for layer in layers:
-        names, act = layer.names, layer.activation
+    for layer, lines in zip(layers, _layer_lines(layers, n)):
+        names = layer.names
         result = names.result
         labels = [PREDICTION.lower() if result == PREDICTION and layer.n_out == 1 else neuron_name(result, j + 1)
                   for j in range(layer.n_out)]
-        space = format_space((n, layer.n_out))
-        affine = f"{x_name}·{layer.weight}" + (f" + {layer.bias}" if layer.bias else "")
-        lines = [f"{names.pre} = {affine} ∈ {space}"]
-        if act:
-            lines.append(f"{names.out} = {act}({names.pre}) ∈ {space}")
-        lines.append(f"{layer.weight} ∈ {format_space((layer.n_in, layer.n_out))}" + (
-            f", {layer.bias} ∈ {format_space((layer.n_out,))}" if layer.bias else ""))
-        if not act and layer is layers[-1]:
-            lines.append("no activation")
         columns[-1].bias = layer.bias
         columns.append(_Column(names.title, lines, labels, layer_tint(names.title, names.index)))
-        x_name = result
     graph = Graph(
         "network",
         graph_attr={"layout": "neato", "splines": "line", "fontname": FONT, "fontsize": f"{fontsize:g}",
@@ -142,6 +131,42 @@ def draw_network(
         _add_loss(graph, columns[-1].neurons(len(columns) - 1), loss, target_name, n, layers[-1].n_out,
                   len(columns), tallest, fontsize, row)
     return graph
+
+
+def network_equations(model: Any, n_samples: int | None = None, loss: str = "MSE") -> list[str]:
+    """The scheme's equations, one per variable, with dimensions: 'Z1 = X·W1 + b1 ∈ ℝ¹⁰⁴⁶ˣ⁴', ..., the loss last.
+
+    The lines the scheme writes over its layers, for a document to print beside it.
+    """
+    layers = network_layers(model)
+    n = n_samples if n_samples is not None else "N"
+    lines = [line for layer_lines in _layer_lines(layers, n) for line in layer_lines if " = " in line]
+    return lines + ([_loss_formula(loss)] if loss else [])
+
+
+def _layer_lines(layers: list[LayerSpec], n: Any) -> list[list[str]]:
+    """Each layer's lines: its affine result, its activation, its parameters' spaces (and 'no activation')."""
+    out, x_name = [], INPUT
+    for layer in layers:
+        names, act = layer.names, layer.activation
+        space = format_space((n, layer.n_out))
+        affine = f"{x_name}·{layer.weight}" + (f" + {layer.bias}" if layer.bias else "")
+        lines = [f"{names.pre} = {affine} ∈ {space}"]
+        if act:
+            lines.append(f"{names.out} = {act}({names.pre}) ∈ {space}")
+        lines.append(f"{layer.weight} ∈ {format_space((layer.n_in, layer.n_out))}" + (
+            f", {layer.bias} ∈ {format_space((layer.n_out,))}" if layer.bias else ""))
+        if not act and layer is layers[-1]:
+            lines.append("no activation")
+        out.append(lines)
+        x_name = names.result
+    return out
+
+
+def _loss_formula(loss: str) -> str:
+    if loss.upper() == "MSE":
+        return f"{LOSS} = mean(({PREDICTION} − {TARGET})²) ∈ ℝ"
+    return f"{LOSS} = {loss}({PREDICTION}, {TARGET}) ∈ ℝ"
 
 
 COLUMN, ROW = 2.05, 0.62
@@ -202,9 +227,7 @@ def _add_loss(graph: Graph, outputs: list[str], loss: str, target_name: str | No
               k: int, tallest: int, size: float, row: float) -> None:
     x, middle = (k - 0.15) * COLUMN, -(tallest - 1) / 2 * row
     target = [f"target {TARGET} ∈ {format_space((n, n_out))}"] + ([f"({target_name})"] if target_name else [])
-    formula = (f"{LOSS} = mean(({PREDICTION} − {TARGET})²) ∈ ℝ" if loss.upper() == "MSE"
-               else f"{LOSS} = {loss}({PREDICTION}, {TARGET}) ∈ ℝ")
-    label = html_label(f"{LOSS_TITLE}: {loss}", formula, size=size)
+    label = html_label(f"{LOSS_TITLE}: {loss}", _loss_formula(loss), size=size)
     graph.node("loss", label=label, shape="box", fillcolor=layer_tint(LOSS_TITLE), pos=_pos(x, middle))
     graph.node("target", label=html_label(*target, size=size), shape="box", fillcolor=COLOURS["data"],
                pos=_pos(x, middle - 1.6 * row))

@@ -76,19 +76,21 @@ def train(
     model: nn.Module | None = None,
     data: FareData | None = None,
     log: Callable[[str], Any] = print,
+    loss_fn: nn.Module | None = None,
 ) -> Run:
     """Train on the fare split; the train loss of an epoch is the mean of its batch losses.
 
     `seed` fixes the initial weights (through `manual_seed`) and the batch order; the train/test
-    split is always `load_fare()`'s. Pass `model` or `data` to train something else on the same
-    loop (the tests pass float64 copies).
+    split is always `load_fare()`'s. Pass `model`, `data` or `loss_fn` (MSELoss by default) to
+    train something else on the same loop (the tests pass float64 copies, titanic_survival.py
+    its classifier).
     """
     data = load_fare() if data is None else data
     if model is None:
         manual_seed(seed)
         model = build_model(data.X_train.dtype)
     opt = make_optimizer(optimizer, model, lr)
-    loss_fn = nn.MSELoss()
+    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     X, Y = data.X_train, data.y_train
     rng = np.random.default_rng(seed)
     run = Run(model, data)
@@ -171,11 +173,10 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _parser() -> _Parser:
-    parser = _Parser(
-        prog="titanic_fare.py",
-        description="Train the 3 -> 4 (ReLU) -> 1 fare network of exercise sheet 6 with minigrad.",
-    )
+def _parser(prog: str = "titanic_fare.py",
+            description: str = "Train the 3 -> 4 (ReLU) -> 1 fare network of exercise sheet 6 with minigrad.",
+            ) -> _Parser:
+    parser = _Parser(prog=prog, description=description)
     add = parser.add_argument
     add("--epochs", type=int, default=EPOCHS, help=f"passes over the training set (default {EPOCHS})")
     add("--lr", type=float, default=LR, help=f"learning rate (default {LR})")
@@ -183,7 +184,7 @@ def _parser() -> _Parser:
     add("--optimizer", choices=("sgd", "adam"), default=OPTIMIZER,
         help=f"plain SGD as in the exercise, or Adam (default {OPTIMIZER})")
     add("--seed", type=int, default=SEED, help=f"initial weights and batch order (default {SEED})")
-    add("--out", type=Path, default=Path(OUT), help=f"directory for loss.csv and figures (default {OUT}/)")
+    add("--out", type=Path, default=Path(OUT), help=f"directory for the loss CSV and figures (default {OUT}/)")
     return parser
 
 

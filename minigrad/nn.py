@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.grad_mode import no_grad
 from .core.random import generator
 from .core.tensor import Tensor, _as_dtype, from_numpy
 
@@ -284,8 +285,9 @@ class Module:
             errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for p, array in copies:
-            p.data[...] = array
+        with no_grad():
+            for p, array in copies:
+                p.copy_(array)  # in place, as torch's: a graph recorded before sees the version change
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ modes and dtype
@@ -369,7 +371,6 @@ class Linear(Module):
         bound = 1.0 / math.sqrt(in_features)
         rng = generator()
         self.weight = Parameter(Tensor(rng.uniform(-bound, bound, (in_features, out_features)), dtype=dtype))
-        self.bias: Parameter | None = None
         if bias:
             self.bias = Parameter(Tensor(rng.uniform(-bound, bound, (out_features,)), dtype=dtype))
         else:
@@ -591,8 +592,8 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy on raw scores x (logits): BCELoss(sigmoid(x), y), computed without overflow.
 
-    loss = w * ((1 - y) * x + (1 + (pos_weight - 1) * y) * softplus(-x)), torch's formula, where
-    softplus(-x) = -log(sigmoid(x)) = log(1 + exp(-|x|)) + max(-x, 0), so exp never overflows. Its
+    loss = w * (x - x * y + (1 + (pos_weight - 1) * y) * softplus(-x)), torch's formula, where
+    softplus(-x) = -log(sigmoid(x)) = max(-x, 0) + log(1 + exp(-|x|)), so exp never overflows. Its
     gradient is w * (sigmoid(x) - y) without pos_weight: the prediction's error, as for MSE.
 
     Args:
@@ -613,7 +614,7 @@ class BCEWithLogitsLoss(_Loss):
         log_term = _softplus(-x)
         if self.pos_weight is not None:
             log_term = log_term * ((_constant(self.pos_weight, x) - 1) * y + 1)
-        loss = (1 - y) * x + log_term
+        loss = x - x * y + log_term
         return self._reduce(loss if self.weight is None else loss * _constant(self.weight, x))
 
 
@@ -709,14 +710,15 @@ def _log_softmax(x: Tensor) -> Tensor:
 
 
 def _softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)), written as log(1 + exp(-|x|)) + max(x, 0) so exp never overflows.
+    """log(1 + exp(x)), written as relu(x) + log(1 + exp(-|x|)) so exp never overflows.
 
-    NOTE: |x| and max(x, 0) are x times constant masks that both put x = 0 on the negative side;
-    the gradient there is then sigmoid(0) = 1/2, as torch's, not the 0 two kinks would give.
+    -|x| is recorded as x ⊙ S with the constant S = -1 where x > 0 and +1 elsewhere (named "S" in
+    pictures). NOTE: S puts x = 0 on the negative side, so the gradient there is sigmoid(0) = 1/2,
+    as torch's; an |x| with the subgradient 0 at 0 would add relu's 0 to its own 0.
     """
-    positive = x.data > 0
-    minus_abs = x * np.where(positive, -1, 1).astype(x.dtype)
-    return (minus_abs.exp() + 1).log() + x * positive.astype(x.dtype)
+    s = from_numpy(np.where(x.data > 0, -1, 1).astype(x.dtype))
+    s.name = "S"
+    return x.relu() + ((x * s).exp() + 1).log()
 
 
 def _clamped_log(p: Tensor) -> Tensor:

@@ -85,7 +85,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    _array(p.grad)[...] = 0
+                    p.grad.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place; returns closure() if given (else None).
@@ -202,7 +202,7 @@ class SGD(Optimizer):
             g = p.grad
             if g is not None:
                 data = p.data
-                data -= lr * (g if type(g) is np.ndarray else _array(g))
+                data -= lr * g.data
 
     def _update_with_options(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
@@ -210,7 +210,7 @@ class SGD(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = _array(p.grad)
+            g = p.grad.data
             if maximize:
                 g = -g
             if wd:
@@ -276,7 +276,7 @@ class Adam(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = _array(p.grad)
+            g = p.grad.data
             if group["maximize"]:
                 g = -g
             if wd:
@@ -297,11 +297,6 @@ class Adam(Optimizer):
             denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
             data = p.data
             data -= (lr / (1 - beta1**t)) * m / denom
-
-
-def _array(grad: Any) -> np.ndarray:
-    """A gradient's values as an ndarray, whether `.grad` holds an array or a Tensor."""
-    return grad.data if isinstance(grad, Tensor) else np.asarray(grad)
 
 
 def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> None:

@@ -12,17 +12,6 @@ from minigrad.core.higher import tensor_vjp
 from tests.test_ops import CASES, applied_op
 
 torch = pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True)
-def torch_in_float64():
-    """torch's factories make float64 here, as minigrad's tests do; restored after each test."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 RNG = np.random.default_rng(12)
 
 
@@ -220,3 +209,25 @@ def test_backward_graph_nodes_know_the_forward_node_whose_vjp_made_them() -> Non
     (g,) = grad(y.sum(), x, create_graph=True)
     assert g.made_by_vjp_of is y
     assert y.made_by_vjp_of is None
+
+
+def test_fare_net_full_hessian_equals_torch() -> None:
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "second_order.py"
+    spec = importlib.util.spec_from_file_location("second_order", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    data = minigrad.datasets.load_fare()
+    X, Y = data.X_train.astype(np.float64), data.y_train.astype(np.float64)
+    params = example.trained_parameters(X, Y, epochs=20)
+    mine = example.full_hessian(example.fare_loss(X, Y), params)
+    tX, tY = torch.tensor(X), torch.tensor(Y)
+    loss = lambda W1, b1, W2, b2: (((tX @ W1 + b1).relu() @ W2 + b2 - tY) ** 2).mean()
+    blocks = torch.autograd.functional.hessian(loss, tuple(torch.tensor(p) for p in params))
+    sizes = [p.size for p in params]
+    theirs = np.block([[blocks[i][j].numpy().reshape(sizes[i], sizes[j]) for j in range(4)] for i in range(4)])
+    np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-8)
+    H = np.maximum(X @ params[0] + params[1], 0)
+    np.testing.assert_allclose(mine[16:20, 16:20], 2 / len(X) * H.T @ H, rtol=1e-12)

@@ -170,3 +170,13 @@ def test_torch_trained_weights_give_the_same_predictions_in_minigrad(dtype, rtol
         expected = theirs(torch.from_numpy(data.X_test)).numpy()
     with no_grad():
         np.testing.assert_allclose(ours(from_numpy(data.X_test)).data, expected, rtol=rtol, atol=1e-6)
+
+
+def test_loading_changes_the_parameters_version_as_torch(torch) -> None:
+    # the gradient of x needs the old weight, so backward after a load refuses, in both libraries
+    for lib, x in ((nn, Tensor(np.ones((1, 3)), requires_grad=True)), (torch.nn, torch.ones(1, 3, requires_grad=True))):
+        model = mlp(lib)
+        loss = model(x).sum()
+        model.load_state_dict(model.state_dict())
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward()

@@ -22,6 +22,7 @@ class _Mode:
         # The sequence number of the newest in-place change of any tensor (sequence numbers count
         # down, see engine.next_seq); backward checks versions only on nodes older than it.
         self.last_inplace = 1
+        self.observer: Any = None  # called after each VJP of a sweep, see observe_backward
 
 
 MODE = _Mode()
@@ -160,3 +161,21 @@ class detect_anomaly:
 
     def __exit__(self, *exc: object) -> None:
         MODE.detect_anomaly = self._prev
+
+
+class observe_backward:
+    """Context manager: call `fn(node, grad_out, grads_sent)` after each VJP of the sweeps run inside it.
+
+    `grads_sent` holds one gradient per input of `node` (None where none is sent), already summed to
+    the input's shape. `minigrad.see.explore` uses it to show the sweep step by step.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __enter__(self) -> "observe_backward":
+        self._previous, MODE.observer = MODE.observer, self.fn
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        MODE.observer = self._previous

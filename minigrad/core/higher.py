@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .engine import _FREED, _as_of, _check_finite, _check_versions, next_seq
+from .engine import _FREED, _check_finite, next_seq
+from .versions import _as_of, _check_versions
 from .grad_mode import MODE, enable_grad
 from .tensor import Tensor, _binary, _lift, _unary, _wrap
 
@@ -127,7 +128,7 @@ def graph_grads(roots: list[tuple[Tensor, Tensor]], retain_graph: bool, capture:
             return found[t]
         return g
 
-    anomaly, observer = MODE.detect_anomaly, _observer()
+    anomaly, observer = MODE.detect_anomaly, MODE.observer
     try:
         with enable_grad():
             for root, g in roots:
@@ -168,9 +169,3 @@ def graph_grads(roots: list[tuple[Tensor, Tensor]], retain_graph: bool, capture:
             t._pending = None
         raise
     return found
-
-
-def _observer() -> Any:
-    from . import engine
-
-    return engine._observer

@@ -84,6 +84,13 @@ class Op:
         return cls.notation.format(**fields), cls.notation_atomic
 
 
+def _value_reads(tree: ast.AST) -> set[str]:
+    """The names a formula reads the values of: every use but `name.shape`, `.size`, `.ndim`, `.dtype`."""
+    shape_only = {id(node.value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim", "dtype")}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in shape_only}
+
+
 def _compile_vjp(op: type[Op], namespace: dict[str, Any] | None = None) -> Any:
     """Write `op.vjp` from its formulas: read only what they name, compute only the needed inputs.
 
@@ -98,14 +105,14 @@ def _compile_vjp(op: type[Op], namespace: dict[str, Any] | None = None) -> Any:
     """
     tensors = namespace is not None
     trees = [ast.parse(f, mode="eval") for f in op.formulas]
-    used = {node.id for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names = [{n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} for tree in trees]
+    used = set().union(*names)
+    # NOTE: a name read only for its shape (x.shape, x.size) needs no saved values, so a later
+    # in-place change of it does not stop backward (torch saves only the sizes there).
+    op.reads = tuple(tuple(v for v in ("x", "y", "out") if v in _value_reads(tree)) for tree in trees)
     if tensors:
         trees = [ast.fix_missing_locations(_CompareOnArrays().visit(tree)) for tree in trees]
     formulas = [ast.unparse(tree) for tree in trees]
-    op.reads = tuple(
-        tuple(v for v in ("x", "y", "out") if any(isinstance(n, ast.Name) and n.id == v for n in ast.walk(ast.parse(f, mode="eval"))))
-        for f in op.formulas
-    )
     lines = ["def vjp(ctx, g, x, y):" if tensors else "def vjp(ctx, g):"]
     slots = (("ctx", "out"),) if tensors else (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out"))
     for slot, var in slots:

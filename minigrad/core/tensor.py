@@ -154,7 +154,7 @@ def _binary(op: type[Op], x: "Tensor", y: Any, *args: Any) -> "Tensor":
     if type(y) is float or type(y) is int:  # a Python number: its cached constant, else _lift makes one
         constant = _CONSTANTS[x.data.dtype].get(y)
         y = _lift(y, x) if constant is None else constant
-    elif type(y) is not Tensor:
+    elif type(y) is not Tensor and not isinstance(y, Tensor):  # a Parameter is a Tensor already
         y = _lift(y, x)
     out = _new(Tensor)
     out._saved = ()
@@ -715,7 +715,7 @@ def _matmul(x: Tensor, y: Any) -> Tensor:
     NOTE: a 1-D operand is a row (left) or a column (right) vector: reshape it to a matrix,
     multiply, and drop that axis again, so one VJP rule (grad_x = grad_out @ y.T) covers all cases.
     """
-    if type(y) is not Tensor:
+    if type(y) is not Tensor and not isinstance(y, Tensor):
         y = _lift(y, x)
     if x.data.ndim >= 2 and y.data.ndim >= 2:
         return _binary(MatMul, x, y)

@@ -117,7 +117,12 @@
       for (const send of step.sends) {
         if (send.grad === null) continue;
         mark(send.id, "receives");
-        for (const e of edges) if (e.tail === send.id && e.head === step.op_id) e.el.classList.add("flow");
+        for (const e of edges) {
+          if (e.head !== step.op_id) continue;
+          if (e.tail === send.id) e.el.classList.add("flow");
+          const feed = edges.find((f) => f.tail === send.id && f.head === e.tail);
+          if (feed) { e.el.classList.add("flow"); feed.el.classList.add("flow"); }
+        }
       }
       follow([shapes[step.op_id], shapes[step.id]].concat(step.sends.map((send) => send.grad && shapes[send.id])));
     }

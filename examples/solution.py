@@ -8,7 +8,7 @@ run: the dimensions, the standardisation, the gradients' numerical check, the lo
 of the numpy `Network` (6.4) and of the PyTorch module (6.5, when torch is installed).
 
 Put the team's names in solution.typ, rewrite the 6.5 summary in your own words, and compile it
-again with `python -c "import typst; typst.compile('out/solution.typ')"`.
+again with `python examples/solution.py` (or `python examples/solution.py DIR` for another --out).
 """
 from __future__ import annotations
 
@@ -85,7 +85,6 @@ def write_solution(model: nn.Module, data: FareData, history: Sequence[tuple[int
     reason = missing(out_dir)
     if reason:
         raise SolutionUnavailable(reason)
-    import typst
 
     loss = full_loss(model, data)
     explanation = explain_backward(loss, params=model)
@@ -101,10 +100,17 @@ def write_solution(model: nn.Module, data: FareData, history: Sequence[tuple[int
     source = Document(model, data, history, settings, explanation, loss, comparison, out_dir).source()
     typ = out_dir / "solution.typ"
     typ.write_text(source, encoding="utf-8")
-    pdf = out_dir / "solution.pdf"
-    typst.compile(str(typ), output=str(pdf), root=str(out_dir), font_paths=[_matplotlib_fonts()])
     model.zero_grad()
-    return written + [typ, pdf]
+    return written + [typ, compile_pdf(typ)]
+
+
+def compile_pdf(typ: Path) -> Path:
+    """solution.typ -> solution.pdf beside it, with the fonts its figures name (matplotlib's DejaVu)."""
+    import typst
+
+    pdf = typ.with_suffix(".pdf")
+    typst.compile(str(typ), output=str(pdf), root=str(typ.parent), font_paths=[_matplotlib_fonts()])
+    return pdf
 
 
 def full_loss(model: nn.Module, data: FareData) -> Any:
@@ -150,7 +156,7 @@ def compare(data: FareData, settings: dict) -> Comparison:
     result.torch_own = torch_fare.train(torch_fare.FareNet(), data, epochs, lr, batch, seed)
     with torch.no_grad():
         pred = data.to_pounds(same(torch.from_numpy(data.X_test)).numpy())
-    result.torch_rmse = _rmse(pred, data.raw_y_test)
+    result.torch_rmse = numpy_network.rmse(pred, data.raw_y_test)
     return result
 
 
@@ -165,7 +171,8 @@ def plot_losses(history: Sequence[tuple[int, float, float]], comparison: Compari
     if comparison.torch_same is not None:
         curves += [[c[0] for c in comparison.torch_same], [c[0] for c in comparison.torch_own]]
     epochs = [h[0] for h in history]
-    with plt.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9}):
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "minigrad", "font.family": "DejaVu Sans",
+                         "font.size": 9}):
         fig, ax = plt.subplots(figsize=(6.2, 2.7))
         for (label, colour, style, marker), losses in zip(CURVES, curves):
             ax.plot(epochs, losses, color=colour, linestyle=style, marker=marker, markersize=4, label=label,
@@ -204,10 +211,6 @@ def _matplotlib_fonts() -> str:
     import matplotlib
 
     return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
-
-
-def _rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
 def svg_size(path: Path) -> tuple[float, float]:
@@ -270,11 +273,11 @@ class Document:
         """The trained model's test error in pounds."""
         with no_grad():
             pred = self.data.to_pounds(self.model(from_numpy(self.data.X_test)).data)
-        return _rmse(pred, self.data.raw_y_test)
+        return numpy_network.rmse(pred, self.data.raw_y_test)
 
     def baseline(self) -> float:
         """The test error in pounds of always predicting the training mean fare."""
-        return _rmse(np.full_like(self.data.raw_y_test, self.data.y_mean), self.data.raw_y_test)
+        return numpy_network.rmse(np.full_like(self.data.raw_y_test, self.data.y_mean), self.data.raw_y_test)
 
     def source(self) -> str:
         parts = [self.preamble(), self.title(), self.task_1(), self.task_2(), self.task_3(), self.task_4(),
@@ -285,7 +288,7 @@ class Document:
         return (
             "// The solution of exercise sheet 6, written by `python examples/titanic_fare.py`.\n"
             "// Put your names and e-mails in the title block, rewrite the 6.5 summary in your own words,\n"
-            "// then compile: python -c \"import typst; typst.compile('solution.typ')\"\n"
+            "// then compile it again from the repository's root: python examples/solution.py\n"
             f'#set page(paper: "a4", margin: {MARGIN_MM}mm, numbering: "1 / 1")\n'
             '#set text(font: "Libertinus Serif", size: 10.5pt)\n'
             "#set sub(typographic: false, size: 0.75em)\n"
@@ -556,3 +559,20 @@ def _torch_summary() -> str:
     paragraph = next(p for p in doc.split("\n\n") if p.strip().startswith("How PyTorch computes gradients"))
     body = " ".join(paragraph.split()).removeprefix("How PyTorch computes gradients: ")
     return body[0].upper() + body[1:]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Compile DIR/solution.typ (default out/) again after editing it."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    typ = Path(args[0] if args else "out") / "solution.typ"
+    if not typ.exists():
+        print(f"no {typ}: run python examples/titanic_fare.py first", file=sys.stderr)
+        return 2
+    print(f"wrote {compile_pdf(typ)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -166,3 +166,14 @@ def test_the_committed_figures_come_from_the_default_run(solved) -> None:
         texts = [sorted("".join(t.itertext()) for t in ElementTree.parse(folder / name).getroot().iter(f"{SVG}text"))
                  for folder in (figures, out)]
         assert texts[0] == texts[1], name
+
+
+def test_an_edited_source_compiles_again(solved, tmp_path) -> None:
+    """What a team does: put in its names, run `python examples/solution.py DIR`, get the PDF back."""
+    for item in solved[0].iterdir():
+        shutil.copy(item, tmp_path / item.name)
+    typ = tmp_path / "solution.typ"
+    typ.write_text(typ.read_text(encoding="utf-8").replace("[Name 1]", "[Ada Lovelace]"), encoding="utf-8")
+    (tmp_path / "solution.pdf").unlink()
+    assert load_example("solution").main([str(tmp_path)]) == 0
+    assert "Ada Lovelace" in pypdf.PdfReader(tmp_path / "solution.pdf").pages[0].extract_text()

@@ -68,7 +68,7 @@ def svg_texts(svg: str) -> list[str]:
     """Parse the SVG (it must be valid XML) and return the text of every <text> element, its runs joined."""
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
-    return ["".join(t.itertext()).replace("\u00a0", " ") for t in root.iter(f"{SVG}text")]
+    return ["".join(t.itertext()).replace("\u00a0", " ").strip() for t in root.iter(f"{SVG}text")]
 
 
 def plain(source: str) -> str:

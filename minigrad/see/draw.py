@@ -318,14 +318,15 @@ def to_digraph(desc: GraphDescription, rankdir: str = "TB", legend: bool = True,
     return graph
 
 
-def html_label(text: str, *extra: str, size: float | None = None, bold_first: bool = False) -> str:
+def html_label(text: str, *extra: str, size: float | None = None, bold_first: bool = False,
+               pad: bool = False) -> str:
     """A Graphviz HTML-like label: names with subscripts (W<SUB>1</SUB>), spaces with exponents (ℝ<SUP>4</SUP>).
 
     `extra` lines go under the first, in a borderless table whose padding keeps one line's
     superscripts clear of the line above's subscripts; a script is set at SCRIPT_SCALE of `size`
-    when size is given.
+    when size is given. `pad` ends a line that has scripts with a no-break space, for a label in a box.
     """
-    lines = [_html_runs(line, size) for line in (text, *extra)]
+    lines = [_html_runs(line, size, pad) for line in (text, *extra)]
     if bold_first:
         lines[0] = f"<B>{lines[0]}</B>"
     if len(lines) == 1:
@@ -334,9 +335,10 @@ def html_label(text: str, *extra: str, size: float | None = None, bold_first: bo
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
 
 
-def _html_runs(text: str, size: float | None) -> str:
+def _html_runs(text: str, size: float | None, pad: bool = False) -> str:
     out = []
-    for run, kind in math_runs(text):
+    runs = math_runs(text)
+    for run, kind in runs:
         run = run.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         if kind:
             tag = "SUB" if kind == "sub" else "SUP"
@@ -344,6 +346,10 @@ def _html_runs(text: str, size: float | None) -> str:
             out.append(f"<{tag}>{inner}</{tag}>")
         else:
             out.append(run)
+    if pad and any(kind for _, kind in runs):
+        # NOTE: a reader's font is often a little wider than the metrics Graphviz measured the runs
+        # with; a trailing no-break space keeps a line with scripts inside its box.
+        out.append("&#160;")
     return "".join(out)
 
 
@@ -369,7 +375,7 @@ def _add_node(graph: graphviz.Digraph, node: GraphNode, size: float) -> None:
                    fontsize=small, height="0.22", margin="0.02,0.01", color="#777777")
         return
     rows = _tensor_text(node)
-    cells = "".join(f"<TR><TD>{_html_runs(row, size)}</TD></TR>" for row in rows)
+    cells = "".join(f"<TR><TD>{_html_runs(row, size, pad=True)}</TD></TR>" for row in rows)
     border = node.colour or BORDER
     width = "2" if node.colour else "1"
     table = (f'<<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{border}" '

@@ -227,9 +227,9 @@ def _add_loss(graph: Graph, outputs: list[str], loss: str, target_name: str | No
               k: int, tallest: int, size: float, row: float) -> None:
     x, middle = (k - 0.15) * COLUMN, -(tallest - 1) / 2 * row
     target = [f"target {TARGET} ∈ {format_space((n, n_out))}"] + ([f"({target_name})"] if target_name else [])
-    label = html_label(f"{LOSS_TITLE}: {loss}", _loss_formula(loss), size=size)
+    label = html_label(f"{LOSS_TITLE}: {loss}", _loss_formula(loss), size=size, pad=True)
     graph.node("loss", label=label, shape="box", fillcolor=layer_tint(LOSS_TITLE), pos=_pos(x, middle))
-    graph.node("target", label=html_label(*target, size=size), shape="box", fillcolor=COLOURS["data"],
+    graph.node("target", label=html_label(*target, size=size, pad=True), shape="box", fillcolor=COLOURS["data"],
                pos=_pos(x, middle - 1.6 * row))
     for tail in outputs:
         graph.edge(tail, "loss")

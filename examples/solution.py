@@ -243,7 +243,7 @@ def t(text: str, code: bool = False) -> str:
     return typst_text(text, code)
 
 
-def _table(columns: str, header: Sequence[str], rows: Sequence[Sequence[str]], size: str = "10pt") -> str:
+def _table(columns: str, header: Sequence[str], rows: Sequence[Sequence[str]], size: str = "10.5pt") -> str:
     cells = "".join(f"[*{h}*], " for h in header)
     for row in rows:
         cells += "".join(f"[{c}], " for c in row)

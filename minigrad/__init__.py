@@ -8,6 +8,12 @@ from . import datasets, nn, optim
 from .core import (
     GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, is_grad_enabled, manual_seed, no_grad,
 )
+from .core import (  # torch's vocabulary: factories, functions, dtype names, the shape error
+    ShapeError, ValuesIndices, abs, arange, argmax, argmin, cat, clamp, clip, clone, exp, eye, flatten, float16,
+    float32, float64, full, full_like, linspace, log, log_softmax, matmul, max, maximum, mean, min, minimum, numel,
+    ones, ones_like, permute, pow, rand, rand_like, randn, randn_like, relu, reshape, sigmoid, softmax, sqrt, square,
+    squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, where, zeros, zeros_like,
+)
 
 __all__ = [
     "GradcheckError",
@@ -22,6 +28,13 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+]
+__all__ += [
+    "ShapeError", "ValuesIndices", "abs", "arange", "argmax", "argmin", "cat", "clamp", "clip", "clone", "exp", "eye",
+    "flatten", "float16", "float32", "float64", "full", "full_like", "linspace", "log", "log_softmax", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "numel", "ones", "ones_like", "permute", "pow", "rand", "rand_like", "randn",
+    "randn_like", "relu", "reshape", "sigmoid", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
+    "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
 ]
 __version__ = "0.1.0"
 

@@ -215,7 +215,8 @@ class _Builder:
         self.targets = [t for t in order if t.is_leaf and t.requires_grad and self.up[t]]
         if not self.targets:
             raise ValueError("nothing to explain: no leaf below the loss requires grad")
-        down = {t: int(t in self.targets) for t in order}
+        targets = set(self.targets)  # by identity: == between tensors is elementwise, as in torch
+        down = {t: int(t in targets) for t in order}
         for t in order:
             if not t.is_leaf:
                 down[t] += sum(down[p] for i, p in enumerate(t.inputs)

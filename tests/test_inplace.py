@@ -272,3 +272,17 @@ def test_assigning_an_ndarray_as_grad_raises_a_type_error_as_torch(torch) -> Non
     x, tx = both(torch, [1.0, 2.0])
     assert error_of(lambda: setattr(x, "grad", np.zeros(2)))[0] is TypeError
     assert error_of(lambda: setattr(tx, "grad", np.zeros(2)))[0] is TypeError
+
+
+def test_an_op_that_needs_only_a_shape_does_not_raise_after_a_change(torch) -> None:
+    """sum's backward reads only x.shape: torch saves sizes, not values, so changing x after is fine."""
+    w, tw = both(torch, [1.0, 2.0])
+    h, th = w * 1, tw * 1
+    s, ts = h.sum(), th.sum()
+    with no_grad():
+        h.mul_(2)
+    with torch.no_grad():
+        th.mul_(2)
+    s.backward()
+    ts.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())

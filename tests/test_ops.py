@@ -24,6 +24,7 @@ import minigrad as mg
 from minigrad import Tensor
 from minigrad.core import ops
 from minigrad.core.engine import unbroadcast
+from minigrad.core.tensor import _binary, _unary
 
 Shapes = tuple[tuple[int, ...], ...]
 
@@ -66,7 +67,6 @@ C = np.linspace(-1.5, 1.5, 12).reshape(3, 4)
 M_LEFT = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
 M_RIGHT = np.linspace(-1.0, 1.0, 8).reshape(4, 2)
 MASK = np.array([True, False, True])
-COND = C > 0.2
 WHERE_SHAPES: tuple[Shapes, ...] = (((3, 4), (3, 4)), ((4,), (3, 1)), ((), (3, 4)), ((3, 1), ()))
 
 
@@ -108,6 +108,28 @@ def _assigned(x: Any, y: Any, index: Any) -> Any:
     t[index] = y
     return t
 
+
+COND = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, True]])
+
+
+def _torch_scatter(x: Any) -> Any:
+    import torch
+
+    return torch.zeros(5, 4, dtype=x.dtype).index_put((torch.tensor([0, 2, 0]),), x, accumulate=True)
+
+
+# NOTE: Expand, Where, IndexBackward and IndexZero are the ops a backward with create_graph=True
+# records for the formulas' helpers (minigrad.core.higher); they are applied here directly.
+RECORDED_BY_BACKWARD: list[Row] = [
+    Row("expand (2, 3, 4)", ops.Expand, lambda x: _unary(ops.Expand, x, (2, 3, 4)), (((3, 4),), ((1, 4),), ((),)),
+        ("any",), lambda x: x.expand(2, 3, 4)),
+    Row("where(COND, x, y)", ops.Where, lambda x, y: _binary(ops.Where, x, y, COND),
+        (((3, 4), (3, 4)), ((3, 4), ()), ((4,), (3, 1))), torch_fn=lambda x, y: (x * x.new_tensor(COND) + y * x.new_tensor(~COND))),
+    Row("index_backward", ops.IndexBackward, lambda x: _unary(ops.IndexBackward, x, (5, 4), ([0, 2, 0],)),
+        (((3, 4),),), ("any",), _torch_scatter),
+    Row("index_zero", ops.IndexZero, lambda x: _unary(ops.IndexZero, x, (slice(None), [0, 2])), (((3, 4),),),
+        ("any",), lambda x: x * x.new_tensor([0.0, 1.0, 0.0, 1.0])),
+]
 
 TABLE: list[Row] = [
     Row("x + y", ops.Add, operator.add, PAIRS),
@@ -263,6 +285,7 @@ TABLE: list[Row] = [
     Row("x[Tensor]", ops.Index, lambda x: x[Tensor([0, 0, 2])], (((3, 4),),), torch_fn=lambda x: x[[0, 0, 2]]),
     Row("x[x > 0]", ops.Index, lambda x: x[x > 0], (((3, 4),), ((4,),)), ("nonzero",)),
     Row("x[argmax]", ops.Index, lambda x: x[x.argmax(0), [0, 1, 2, 3]], (((3, 4),),)),
+    *RECORDED_BY_BACKWARD,
 ]
 CASES = [
     pytest.param(row, shapes, id=f"{row.name}-{'-'.join(map(str, shapes))}") for row in TABLE for shapes in row.shapes

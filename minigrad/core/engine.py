@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import MODE
+from .grad_mode import MODE, observe_backward  # noqa: F401  (observe_backward: the sweep's hook)
+from .versions import _as_of, _check_versions
 
 # NOTE: counts down, so the heap of the sweep (a min-heap) pops the newest op first.
 next_seq = itertools.count(0, -1).__next__
@@ -49,27 +50,6 @@ _FREED = (
 )
 
 
-class observe_backward:
-    """Context manager: call `fn(node, grad_out, grads_sent)` after each VJP of the sweeps run inside it.
-
-    `grads_sent` holds one gradient per input of `node` (None where none is sent), already summed to
-    the input's shape. `minigrad.see.explore` uses it to show the sweep step by step.
-    """
-
-    def __init__(self, fn: Any) -> None:
-        self.fn = fn
-
-    def __enter__(self) -> "observe_backward":
-        global _observer
-        self._previous, _observer = _observer, self.fn
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        global _observer
-        _observer = self._previous
-
-
-_observer: Any = None
 
 
 def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
@@ -79,52 +59,31 @@ def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
         raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
 
 
-_MODIFIED = (
-    "one of the variables needed for gradient computation has been modified by an inplace operation: "
-    "[{dtype} {shape}]{which} is at version {now}; expected version {then} instead. Its values were saved "
-    "for the backward of op {op!r}{where}. Hint: change a .clone() of it instead, or make the change "
-    "before the op reads it; detect_anomaly() records where each op was created."
-)
-
-
-def _check_versions(node: Any) -> None:
-    """Raise torch's error when an array the node's VJP reads was changed in place after the node was made."""
-    for slot in {v for reads, needed in zip(node._op.reads, node._needs_input_grad) if needed for v in reads}:
-        t = node if slot == "out" else node._x if slot == "x" else node._y
-        changes = t._modified
-        if changes and changes[-1] < node._seq:
-            then = sum(1 for c in changes if c > node._seq)
-            seen = t if t is node else _as_of(t, node)
-            which = "" if seen._op is None else f", which is output 0 of {seen._op.__name__},"
-            trace = getattr(node, "_trace", None)
-            raise RuntimeError(_MODIFIED.format(
-                dtype=t.data.dtype, shape=list(t.data.shape), which=which, now=len(changes), then=then,
-                op=node._op.name, where=f" (created at {trace})" if trace else ""))
-
-
-def _as_of(t: Any, node: Any) -> Any:
-    """The tensor t as `node` saw it: before any in-place op that recorded t anew after node was made."""
-    while t._op is not None and t._seq < node._seq:
-        t = t._previous
-    return t
-
-
-def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
+def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()) -> dict:
     """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`.
 
+    `more` holds further (root, grad) pairs swept at once (autograd.grad of several outputs).
     Each op gets a decreasing sequence number when it is recorded, after the ops that made its
     inputs, so when the heap hands out the newest pending node, every consumer of it has already
     added its share to its gradient.
     """
-    if root._op is None:
+    if root._op is None and not more:
         return {root: grad.copy()}
     leaves: dict = {}
-    root._pending = grad
-    heap = [(root._seq, root)]
-    anomaly, observer, last_inplace = MODE.detect_anomaly, _observer, MODE.last_inplace
+    heap: list = []
+    for start, g in ((root, grad), *more):
+        if start._op is None:
+            leaves[start] = leaves[start] + g if start in leaves else g.copy()
+        elif start._pending is None:
+            start._pending = g
+            heappush(heap, (start._seq, start))
+        else:
+            start._pending = start._pending + g
+    anomaly, observer, last_inplace = MODE.detect_anomaly, MODE.observer, MODE.last_inplace
+    held = None
     try:
-        while heap:
-            node = heappop(heap)[1]
+        node = heappop(heap)[1] if heap else None
+        while node is not None:
             grad_out, node._pending = node._pending, None
             if node._saved is None:
                 raise RuntimeError(_FREED.format(op=node._op.name))
@@ -137,6 +96,7 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                 _check_versions(node)
             grads = node._op.vjp(node, grad_out)
             sent = [] if observer is not None else None
+            held = None
             parent = node._x if not stale else _as_of(node._x, node)
             for g in grads:
                 if g is not None:
@@ -148,12 +108,15 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                             g = unbroadcast(g, data.shape)
                         except ValueError as err:
                             raise RuntimeError(f"op {node._op.name!r} returned a bad gradient: {err}") from None
-                    if g.dtype != data.dtype:
+                    if g.dtype is not data.dtype and g.dtype != data.dtype:  # NOTE: identity first, ~0.1 us a node
                         g = g.astype(data.dtype)
                     if parent._op is not None:
                         if parent._pending is None:
                             parent._pending = g
-                            heappush(heap, (parent._seq, parent))
+                            if held is None and not heap:
+                                held = parent
+                            else:
+                                heappush(heap, (parent._seq, parent))
                         else:
                             parent._pending = parent._pending + g
                     elif parent._requires_grad:
@@ -172,8 +135,16 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                 node._saved = node._x = node._y = None
             if sent is not None:
                 observer(node, grad_out, tuple(sent))
+            # NOTE: in a chain the one node just made pending runs next, so the heap is used only
+            # while several are pending: its push and pop were a sixth of the Titanic backward.
+            if held is not None and heap:
+                heappush(heap, (held._seq, held))
+                held = None
+            node = held if held is not None else (heappop(heap)[1] if heap else None)
     except BaseException:
         for _, t in heap:
             t._pending = None
+        if held is not None:
+            held._pending = None
         raise
     return leaves

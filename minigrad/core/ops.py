@@ -93,7 +93,14 @@ class Op:
         return cls.notation.format(**fields), cls.notation_atomic
 
 
-def _compile_vjp(op: type[Op]) -> Any:
+def _value_reads(tree: ast.AST) -> set[str]:
+    """The names a formula reads the values of: every use but `name.shape`, `.size`, `.ndim`, `.dtype`."""
+    shape_only = {id(node.value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim", "dtype")}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in shape_only}
+
+
+def _compile_vjp(op: type[Op], namespace: dict[str, Any] | None = None) -> Any:
     """Write `op.vjp` from its formulas: read only what they name, compute only the needed inputs.
 
     For Mul, ("g * y", "g * x") becomes
@@ -101,29 +108,49 @@ def _compile_vjp(op: type[Op]) -> Any:
             x = ctx._x.data; y = ctx._y.data
             n0, n1 = ctx._needs_input_grad
             return (g * y if n0 else None), (g * x if n1 else None)
+    Given a `namespace` of Tensor helpers (minigrad.core.higher), the same formulas become
+    `vjp(ctx, g, x, y)` over Tensors: x and y are the inputs as the node saw them, out is the node
+    itself, and every comparison is made on the arrays, so a mask is a constant.
     """
-    used = {node.id for f in op.formulas for node in ast.walk(ast.parse(f, mode="eval")) if isinstance(node, ast.Name)}
-    op.reads = tuple(
-        tuple(v for v in ("x", "y", "out") if any(n.id == v for n in ast.walk(ast.parse(f, mode="eval")) if isinstance(n, ast.Name)))
-        for f in op.formulas
-    )
-    lines = [f"def vjp(ctx, g):"]
-    for slot, var in (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out")):
+    tensors = namespace is not None
+    trees = [ast.parse(f, mode="eval") for f in op.formulas]
+    names = [{n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} for tree in trees]
+    used = set().union(*names)
+    # NOTE: a name read only for its shape (x.shape, x.size) needs no saved values, so a later
+    # in-place change of it does not stop backward (torch saves only the sizes there).
+    op.reads = tuple(tuple(v for v in ("x", "y", "out") if v in _value_reads(tree)) for tree in trees)
+    if tensors:
+        trees = [ast.fix_missing_locations(_CompareOnArrays().visit(tree)) for tree in trees]
+    formulas = [ast.unparse(tree) for tree in trees]
+    lines = ["def vjp(ctx, g, x, y):" if tensors else "def vjp(ctx, g):"]
+    slots = (("ctx", "out"),) if tensors else (("ctx._x.data", "x"), ("ctx._y.data", "y"), ("ctx.data", "out"))
+    for slot, var in slots:
         if var in used:
             lines.append(f"    {var} = {slot}")
     if op.params:
         lines.append(f"    {', '.join(op.params)}, = ctx._params")
-    if len(op.formulas) == 1:
-        lines.append(f"    return ({op.formulas[0]},)")
+    if len(formulas) == 1:
+        lines.append(f"    return ({formulas[0]},)")
     else:
-        flags = [f"n{i}" for i in range(len(op.formulas))]
+        flags = [f"n{i}" for i in range(len(formulas))]
         lines.append(f"    {', '.join(flags)} = ctx._needs_input_grad")
-        lines.append("    return " + ", ".join(f"({f} if {n} else None)" for f, n in zip(op.formulas, flags)))
-    namespace = dict(FORMULA_HELPERS)
+        lines.append("    return " + ", ".join(f"({f} if {n} else None)" for f, n in zip(formulas, flags)))
+    namespace = dict(FORMULA_HELPERS if namespace is None else namespace)
     exec(compile("\n".join(lines), f"<{op.__name__}.formulas>", "exec"), namespace)
     vjp = namespace["vjp"]
     vjp.__doc__ = f"{op.__name__}'s VJP, written from its formulas: " + "; ".join(op.formulas)
     return vjp
+
+
+class _CompareOnArrays(ast.NodeTransformer):
+    """Rewrite `a > b` as `compare('>', a, b)`: in the Tensor namespace a mask is built from the arrays."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) != 1:
+            return node
+        symbol = type(node.ops[0]).__name__
+        return ast.Call(ast.Name("compare", ast.Load()), [ast.Constant(symbol), node.left, node.comparators[0]], [])
 
 
 # ---------------------------------------------------------------- the formulas' vocabulary on arrays
@@ -162,14 +189,17 @@ def index_backward(g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndar
     return grad
 
 
-def value_selecting_backward(g: np.ndarray, shape: tuple[int, ...], axis: int, keepdims: bool,
-                             indices: np.ndarray) -> np.ndarray:
-    """Zeros of `shape` with g put at `indices` along `axis`: the gradient of max(dim) and min(dim)."""
-    grad = np.zeros(shape, dtype=g.dtype)
+def along_axis(shape: tuple[int, ...], axis: int, keepdims: bool, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The index of the elements that max(dim) or min(dim) picked: `indices` along `axis`, every
+    position along the other axes, shaped as the result (so `x[along_axis(...)]` is the result)."""
+    ndim = len(shape)
+    axis %= ndim
+    kept = indices if keepdims else np.expand_dims(indices, axis)
+    index = [np.arange(n).reshape((-1,) + (1,) * (ndim - 1 - d)) for d, n in enumerate(shape)]
+    index[axis] = kept
     if not keepdims:
-        g, indices = np.expand_dims(g, axis), np.expand_dims(indices, axis)
-    np.put_along_axis(grad, indices, g, axis)
-    return grad
+        index = [np.squeeze(np.broadcast_to(i, kept.shape), axis) for i in index]
+    return tuple(index)
 
 
 def cat_piece(g: np.ndarray, shape: tuple[int, ...], axis: int, at_end: bool) -> np.ndarray:
@@ -198,7 +228,7 @@ def index_zero(g: np.ndarray, index: Any) -> np.ndarray:
 
 FORMULA_HELPERS = {
     "np": np, "expand": expand, "where": where, "index_backward": index_backward, "index_zero": index_zero,
-    "exp": np.exp, "log": np.log, "sign": np.sign, "value_selecting_backward": value_selecting_backward,
+    "exp": np.exp, "log": np.log, "sign": np.sign, "along_axis": along_axis,
     "cat_piece": cat_piece,
 }
 
@@ -290,19 +320,6 @@ class PowTensor(Op):
     @staticmethod
     def forward(ctx, x, y):
         return x**y
-
-
-class Where(Op):
-    """out = x where condition holds, else y (np.where); the condition is a bool array, no input"""
-
-    name, params, torch_name = "where", ("condition",), "WhereBackward0"
-    formulas = ("where(condition, g, 0)", "where(condition, 0, g)")
-    notation = "where(…, {x_name}, {y_name})"
-
-    @staticmethod
-    def forward(ctx, x, y, condition):
-        ctx._params = (condition,)
-        return np.where(condition, x, y)
 
 
 # ---------------------------------------------------------------- elementwise, unary
@@ -512,7 +529,7 @@ class Max(Op):
 
     name, params, torch_name = "max", ("axis", "keepdims", "indices"), "MaxBackward1"
     formulas = ("where(x == out, g / (x == out).sum(), 0) if axis is None "
-                "else value_selecting_backward(g, x.shape, axis, keepdims, indices)",)
+                "else index_backward(g, x.shape, along_axis(x.shape, axis, keepdims, indices))",)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -532,7 +549,7 @@ class Min(Op):
 
     name, params, torch_name = "min", ("axis", "keepdims", "indices"), "MinBackward1"
     formulas = ("where(x == out, g / (x == out).sum(), 0) if axis is None "
-                "else value_selecting_backward(g, x.shape, axis, keepdims, indices)",)
+                "else index_backward(g, x.shape, along_axis(x.shape, axis, keepdims, indices))",)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -698,26 +715,6 @@ def _normalize_axes(dim: int | tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return np.lib.array_utils.normalize_axis_tuple(dim, ndim)
 
 
-class Expand(Op):
-    """out = x broadcast to `shape` (a read-only view, as np.broadcast_to); the engine sums the
-    gradient back over the broadcast axes, so the formula is g itself"""
-
-    name, formulas, params, torch_name = "expand", ("g",), ("shape",), "ExpandBackward0"
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        lead = len(shape) - x.ndim
-        if lead < 0:
-            raise ValueError(f"expand needs at least as many sizes as x has axes ({x.ndim}), got {shape}")
-        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
-        ctx._params = (shape,)
-        return np.broadcast_to(x, shape)
-
-    @classmethod
-    def label(cls, params):
-        return f"expand{params['shape']}"
-
-
 class Clone(Op):
     """out = a copy of x"""
 
@@ -825,3 +822,69 @@ class IndexPut(Op):
     @classmethod
     def grad_fn_name(cls, params, shapes):
         return "IndexPutBackward0" if Index.grad_fn_name(params, shapes) == "IndexBackward0" else cls.torch_name
+
+
+# ---------------------------------------------------------------- ops the backward of the backward records
+
+
+class Expand(Op):
+    """out = x broadcast to `shape` (a read-only view, as np.broadcast_to); the engine sums the
+    gradient back over the broadcast axes, so the formula is g itself"""
+
+    name, formulas, params, torch_name = "expand", ("g",), ("shape",), "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        lead = len(shape) - x.ndim
+        if lead < 0:
+            raise ValueError(f"expand needs at least as many sizes as x has axes ({x.ndim}), got {shape}")
+        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        ctx._params = (shape,)
+        return np.broadcast_to(x, shape)
+
+    @classmethod
+    def label(cls, params):
+        return f"expand{params['shape']}"
+
+
+class Where(Op):
+    """out = x where condition holds, else y; the condition is a constant boolean array"""
+
+    name, params, torch_name = "where", ("condition",), "WhereBackward0"
+    formulas = ("where(condition, g, 0)", "where(condition, 0, g)")
+    notation = "where(…, {x_name}, {y})"
+
+    @staticmethod
+    def forward(ctx, x, y, condition):
+        ctx._params = (condition,)
+        return np.where(condition, x, y)
+
+    @classmethod
+    def label(cls, params):
+        return cls.name
+
+
+class IndexBackward(Op):
+    """out = zeros(shape) with x added at `index` (the VJP of x[index], as an op of its own)"""
+
+    name, formulas, params = "index_backward", ("g[index]",), ("shape", "index")
+    torch_name = "IndexPutImplBackward0"
+    notation = "scatter({x_name})"
+
+    @staticmethod
+    def forward(ctx, x, shape, index):
+        ctx._params = (shape, index)
+        return index_backward(x, shape, index)
+
+
+class IndexZero(Op):
+    """out = x with zeros at `index` (the VJP of an assignment x[index] = v, as an op of its own)"""
+
+    name, formulas, params = "index_zero", ("index_zero(g, index)",), ("index",)
+    torch_name = "IndexPutBackward0"
+    notation = "{x_name}[…] ← 0"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx._params = (index,)
+        return index_zero(x, index)

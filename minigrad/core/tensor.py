@@ -168,7 +168,7 @@ def _binary(op: type[Op], x: "Tensor", y: Any, *args: Any) -> "Tensor":
                 return _binary_promoted(op, x, y, args)
         else:
             y = constant
-    elif type(y) is not Tensor:
+    elif type(y) is not Tensor and not isinstance(y, Tensor):  # a Parameter is a Tensor already
         y = _lift(y, x)
         if y.data.dtype is not x.data.dtype:
             return _binary_promoted(op, x, y, args)
@@ -612,7 +612,7 @@ class Tensor(_InPlace, _TorchMethods):
     # costs about 0.3 us.
     __slots__ = ("data", "_grad", "_requires_grad", "name", "_retains_grad", "_op", "_x", "_y", "_saved",
                  "_params", "_needs_input_grad", "_seq", "_pending", "_trace", "_modified", "_previous",
-                 "__weakref__")
+                 "_vjp_of", "__weakref__")
     # NOTE: makes `ndarray + Tensor` call Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
 
@@ -732,6 +732,19 @@ class Tensor(_InPlace, _TorchMethods):
         return () if self._op is None else self._needs_input_grad
 
     @property
+    def made_by_vjp_of(self) -> "Tensor | None":
+        """The forward node whose VJP recorded this node during a backward with create_graph=True, else None.
+
+        The nodes of a gradient's graph are the derivative formulas of forward ops: this names which.
+        """
+        return getattr(self, "_vjp_of", None)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped (as torch's .mT), for batched matrices."""
+        return self.transpose(-2, -1)
+
+    @property
     def T(self) -> "Tensor":
         """The tensor with its axes reversed (the matrix transpose for 2-D)."""
         return _unary(Transpose, self, None)
@@ -796,16 +809,19 @@ class Tensor(_InPlace, _TorchMethods):
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def backward(self, grad: Any = None, retain_graph: bool = False, *, gradient: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: "Tensor | Sequence[Tensor] | None" = None, *, grad: Any = None) -> None:
         """Compute d self / d leaf for every leaf that requires grad, adding it into `leaf.grad`.
 
         Args:
-            grad: d(something)/d(self), same shape as self. May be omitted when self has one
-                element (then it is 1, as for a loss).
+            gradient: d(something)/d(self), same shape as self. May be omitted when self has one
+                element (then it is 1, as for a loss). `grad=` is accepted for it too.
             retain_graph: keep the graph usable so backward can run again through it; by
                 default each op's saved state is released as soon as its VJP has run, and a
                 second backward raises, as in PyTorch.
-            gradient: torch's name for `grad`.
+            create_graph: record the backward pass as a graph, so `.grad` has a history and can be
+                differentiated again (the double-backward idiom); retain_graph then defaults to True.
+            inputs: accumulate only into these tensors' `.grad` (leaves or not), as torch.
 
         Raises:
             RuntimeError: self does not require grad; grad omitted for a non-scalar; the graph
@@ -819,6 +835,10 @@ class Tensor(_InPlace, _TorchMethods):
         """
         if gradient is not None:
             grad = gradient
+        if create_graph or inputs is not None:
+            from .autograd import backward
+
+            return backward(self, grad, retain_graph, create_graph, inputs)
         if not self._requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad and has no graph: "
@@ -840,7 +860,7 @@ class Tensor(_InPlace, _TorchMethods):
             grad = _as_array(grad, self.data.dtype)
             if grad.shape != self.data.shape:
                 raise ShapeError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
-        _accumulate(engine.leaf_grads(self, grad, retain_graph))
+        _accumulate(engine.leaf_grads(self, grad, bool(retain_graph)))
 
     # ------------------------------------------------------------ arithmetic
 
@@ -1029,7 +1049,7 @@ def _matmul(x: Tensor, y: Any) -> Tensor:
     NOTE: a 1-D operand is a row (left) or a column (right) vector: reshape it to a matrix,
     multiply, and drop that axis again, so one VJP rule (grad_x = grad_out @ y.T) covers all cases.
     """
-    if type(y) is not Tensor:
+    if type(y) is not Tensor and not isinstance(y, Tensor):
         y = _lift(y, x)
     if x.data.ndim >= 2 and y.data.ndim >= 2:
         return _binary(MatMul, x, y)

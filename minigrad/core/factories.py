@@ -67,8 +67,8 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """steps evenly spaced values from start to end, both included.
 
-    Computed as torch's, in the dtype itself and symmetrically: the first half counts up from start,
-    the second half down from end, so both ends are exact and float32 results match torch's.
+    Computed as torch's, symmetrically: the first half counts up from start, the second half down
+    from end, so both ends are exact; float32 values equal torch's to the bit, float64 to an ulp.
     """
     steps = int(steps)
     if steps < 0:
@@ -78,9 +78,14 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_g
     if steps <= 1:
         return _wrap(np.full(steps, first, dt), requires_grad)
     step = (last - first) / dt.type(steps - 1)
+    # NOTE: torch's kernel fuses each multiply-add (one rounding). For float32 and float16 the float64
+    # product of step and a count is exact, so computing in float64 and rounding once does the same;
+    # float64 goes through numpy's longdouble, which is wider where the platform has it.
+    wide = np.float64 if dt.itemsize < 8 else np.longdouble
     i = np.arange(steps)
-    values = np.where(i < steps // 2, first + step * i.astype(dt), last - step * (steps - 1 - i).astype(dt))
-    return _wrap(values.astype(dt, copy=False), requires_grad)
+    up = wide(first) + wide(step) * i
+    down = wide(last) - wide(step) * (steps - 1 - i)
+    return _wrap(np.where(i < steps // 2, up, down).astype(dt), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:

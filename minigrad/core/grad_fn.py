@@ -111,6 +111,8 @@ class AccumulateGrad(Node):
 
 
 _CLASSES: dict[str, type[Node]] = {}
+_CPP_NODES = ("CopySlices", "CopyBackwards")
+"""Nodes torch writes in C++ only, whose name() carries its namespace, as AccumulateGrad's does."""
 
 
 def node(tensor: Any) -> Node:
@@ -119,7 +121,10 @@ def node(tensor: Any) -> Node:
     name = op.grad_fn_name(op.param_values(tensor), _shapes(tensor)) or op.torch_name or op.__name__
     cls = _CLASSES.get(name)
     if cls is None:
-        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": __name__})
+        methods: dict[str, Any] = {"__slots__": (), "__module__": __name__}
+        if name in _CPP_NODES:
+            methods["name"] = lambda self: f"torch::autograd::{type(self).__name__}"
+        cls = _CLASSES[name] = type(name, (Node,), methods)
     return cls(tensor)
 
 

@@ -821,7 +821,8 @@ class IndexPut(Op):
 
     @classmethod
     def grad_fn_name(cls, params, shapes):
-        return "IndexPutBackward0" if Index.grad_fn_name(params, shapes) == "IndexBackward0" else cls.torch_name
+        kind = Index.grad_fn_name(params, shapes)
+        return {"IndexBackward0": "IndexPutBackward0", "AliasBackward0": "CopyBackwards"}.get(kind, cls.torch_name)
 
 
 # ---------------------------------------------------------------- ops the backward of the backward records

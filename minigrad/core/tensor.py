@@ -498,6 +498,8 @@ class _TorchMethods:
         start, end = (_axis_index(d, len(shape), "flatten") for d in (start_dim, end_dim))
         if start > end:
             raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+        if start == end:
+            return self  # as torch's: nothing to merge, no op recorded
         return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
     def unsqueeze(self, dim: int) -> "Tensor":

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minigrad import Tensor, gradcheck
-from minigrad.core import ops, tensor
+from minigrad.core import ops
+from minigrad.core.tensor import _binary, _unary
 
 settings.register_profile("minigrad", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
@@ -182,7 +183,7 @@ def apply_op() -> Callable[..., Tensor]:
 
     def apply(op_cls: type[ops.Op], *inputs: Tensor) -> Tensor:
         if len(inputs) == 2:
-            return tensor._binary(op_cls, *inputs)
-        return tensor._unary(op_cls, *inputs)
+            return _binary(op_cls, *inputs)
+        return _unary(op_cls, *inputs)
 
     return apply

@@ -5,10 +5,13 @@ hand-derived cases come first and double as documentation of what backward compu
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import sys
+import warnings
 import weakref
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -375,7 +378,7 @@ def test_a_recorded_op_leaves_one_object_for_the_cycle_collector(op) -> None:
 
 def test_detect_anomaly_names_the_op_and_the_line_of_a_bad_forward() -> None:
     x = Tensor([-1.0, 1.0], requires_grad=True, dtype=np.float64)
-    with detect_anomaly(), np.errstate(invalid="ignore"):
+    with detect_anomaly(check_forward=True), np.errstate(invalid="ignore"):
         with pytest.raises(RuntimeError, match=r"'log'.*forward") as err:
             line = inspect.currentframe().f_lineno + 1
             x.log()
@@ -385,7 +388,7 @@ def test_detect_anomaly_names_the_op_and_the_line_of_a_bad_forward() -> None:
 def test_detect_anomaly_points_at_the_callers_line_through_named_methods() -> None:
     """x.matmul(y) goes through two Tensor methods; the location is still the caller's line."""
     x = Tensor([[1e200]], requires_grad=True, dtype=np.float64)
-    with detect_anomaly(), np.errstate(over="ignore"):
+    with detect_anomaly(check_forward=True, check_inf=True), np.errstate(over="ignore"):
         with pytest.raises(RuntimeError, match="'matmul'") as err:
             x.matmul(x)
     assert __file__ in str(err.value)
@@ -395,10 +398,59 @@ def test_detect_anomaly_names_the_op_of_a_bad_backward_and_changes_no_grad() -> 
     """d sqrt(x)/dx at 0 is inf: the pow VJP is named; x.grad stays as it was."""
     x = Tensor([0.0, 4.0], requires_grad=True, dtype=np.float64)
     loss = (x**0.5).sum()
-    with detect_anomaly(), np.errstate(divide="ignore"):
+    with detect_anomaly(check_inf=True), np.errstate(divide="ignore"):
         with pytest.raises(RuntimeError, match=r"'pow'.*backward"):
             loss.backward()
     assert x.grad is None
+
+
+@contextlib.contextmanager
+def torch_anomaly(torch: Any) -> Iterator[None]:
+    """torch's detect_anomaly without the warning it gives on entry (it slows torch down)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with torch.autograd.detect_anomaly():
+            yield
+
+
+def test_detect_anomaly_flags_nan_from_a_vjp_as_torch_does(torch) -> None:
+    """sqrt at 0 gives inf in its VJP; times the 0 that relu sends back there it is NaN."""
+    values = [0.0, 4.0]
+    x = Tensor(values, requires_grad=True, dtype=np.float64)
+    loss = (x.sqrt() * 0.0).sum()
+    with detect_anomaly(), np.errstate(divide="ignore", invalid="ignore"):
+        with pytest.raises(RuntimeError, match=r"'sqrt'.*backward"):
+            loss.backward()
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    with torch_anomaly(torch):
+        with pytest.raises(RuntimeError, match="SqrtBackward0.*nan"):
+            (t.sqrt() * 0.0).sum().backward()
+
+
+def test_detect_anomaly_checks_no_forward_unless_asked(torch) -> None:
+    """torch checks backward only: a NaN made in forward that backward does not turn into a NaN
+    gradient passes; check_forward=True is minigrad's stricter check."""
+    x = Tensor([-1.0, 1.0], requires_grad=True, dtype=np.float64)
+    with detect_anomaly(), np.errstate(invalid="ignore"):
+        y = x.log()
+    assert np.isnan(y.data[0])
+    t = torch.tensor([-1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    with torch_anomaly(torch):
+        assert torch.isnan(t.log()[0])
+    with detect_anomaly(check_forward=True), np.errstate(invalid="ignore"):
+        with pytest.raises(RuntimeError, match=r"'log' produced NaN in its forward"):
+            x.log()
+
+
+def test_detect_anomaly_lets_an_inf_gradient_pass_as_torch_does(torch) -> None:
+    """d sqrt(x)/dx at 0 is inf, not NaN: torch's detect_anomaly lets it through."""
+    x = Tensor([0.0, 4.0], requires_grad=True, dtype=np.float64)
+    with detect_anomaly(), np.errstate(divide="ignore"):
+        x.sqrt().sum().backward()
+    t = torch.tensor([0.0, 4.0], dtype=torch.float64, requires_grad=True)
+    with torch_anomaly(torch):
+        t.sqrt().sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
 
 
 def test_without_detect_anomaly_the_inf_reaches_the_gradient() -> None:

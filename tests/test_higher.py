@@ -54,7 +54,8 @@ def _second(fn, arrays, module):
         if not pairs:
             return [f.detach().numpy() for f in firsts], None
         seconds = torch.autograd.grad([f for f, _ in pairs], xs, [w for _, w in pairs], allow_unused=True)
-        return [f.detach().numpy() for f in firsts], [None if s is None else s.numpy() for s in seconds]
+        # NOTE: torch answers a derivative it knows is zero (abs's second) with a ZeroTensor, which has no array
+        return [f.detach().numpy() for f in firsts], [None if s is None or s._is_zerotensor() else s.numpy() for s in seconds]
     xs = [Tensor(a, requires_grad=True) for a in arrays]
     out = fn(*xs)
     v = rng.standard_normal(out.shape)

@@ -50,13 +50,14 @@ _FREED = (
 )
 
 
-
-
 def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
-    if not np.isfinite(array).all():
+    """Under detect_anomaly: raise where a VJP produced NaN (and inf, with check_inf=True), as torch does."""
+    bad = not np.isfinite(array).all() if MODE.anomaly_check_inf else np.isnan(array).any()
+    if bad:
         trace = getattr(node, "_trace", None)
         origin = f"; the op was created at {trace}" if trace else ""
-        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
+        what = "NaN or inf" if MODE.anomaly_check_inf else "NaN"
+        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced {what} in its {where}{origin}")
 
 
 def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()) -> dict:

@@ -2,7 +2,7 @@
 
 `no_grad` and `enable_grad` turn graph recording off and on, as torch's do, `set_grad_enabled`
 sets it from a flag and `inference_mode` is `no_grad` under torch's other name; `detect_anomaly`
-makes ops check their outputs and gradients for NaN or inf.
+makes backward check each VJP's gradients for NaN (and, on request, forward outputs and inf).
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class _Mode:
         # NOTE: instance attributes, not class attributes: CPython 3.11 caches instance lookups.
         self.grad_enabled = True
         self.detect_anomaly = False
+        self.anomaly_check_forward = False
+        self.anomaly_check_inf = False
         # The sequence number of the newest in-place change of any tensor (sequence numbers count
         # down, see engine.next_seq); backward checks versions only on nodes older than it.
         self.last_inplace = 1
@@ -149,18 +151,28 @@ def is_grad_enabled() -> bool:
 
 
 class detect_anomaly:
-    """Context manager: raise, naming the op, as soon as a forward or a VJP produces NaN or inf.
+    """Context manager: raise, naming the op, as soon as a VJP produces NaN (as torch's).
 
     Each op created inside also records where in user code it was called, so a failing VJP
     can point back to the forward line that built it.
+
+    minigrad's extra checks, which torch does not make, are explicit options:
+
+    Args:
+        check_forward: check each op's forward output too, so the first op that produces a bad
+            value is named at once, not only the VJP it later spoils.
+        check_inf: count inf as an anomaly, as well as NaN (in forward and backward).
     """
 
+    def __init__(self, check_forward: bool = False, check_inf: bool = False) -> None:
+        self.check_forward, self.check_inf = check_forward, check_inf
+
     def __enter__(self) -> None:
-        self._prev = MODE.detect_anomaly
-        MODE.detect_anomaly = True
+        self._prev = MODE.detect_anomaly, MODE.anomaly_check_forward, MODE.anomaly_check_inf
+        MODE.detect_anomaly, MODE.anomaly_check_forward, MODE.anomaly_check_inf = True, self.check_forward, self.check_inf
 
     def __exit__(self, *exc: object) -> None:
-        MODE.detect_anomaly = self._prev
+        MODE.detect_anomaly, MODE.anomaly_check_forward, MODE.anomaly_check_inf = self._prev
 
 
 class observe_backward:

@@ -68,7 +68,7 @@ TENSOR_HELPERS: dict[str, Any] = {
     "np": types.SimpleNamespace(argsort=np.argsort),  # only for permutations of an op's parameters
     "compare": compare, "expand": expand, "where": where, "index_backward": index_backward,
     "index_zero": index_zero, "exp": lambda t: t.exp(), "log": lambda t: t.log(),
-    "sign": lambda t: _wrap(np.sign(_array(t))),
+    "sign": lambda t: _wrap(np.sign(_array(t))), "along_axis": ops.along_axis, "cat_piece": ops.cat_piece,
 }
 """The formulas' vocabulary on Tensors: one entry for each name of ops.FORMULA_HELPERS."""
 

@@ -7,20 +7,25 @@ computation graph.
 """
 from __future__ import annotations
 
+import math
 import numbers
+import operator
 import os
 import traceback
 from collections import defaultdict
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from . import engine
 from .engine import next_seq
 from .grad_mode import MODE, no_grad
+from . import grad_fn as _grad_fn
+from .errors import ShapeError
 from .ops import (
-    Add, Div, Exp, Index, IndexPut, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
-    Transpose,
+    Abs, Add, Cast, Clamp, Clone, Div, Exp, Expand, Index, IndexPut, Log, LogSoftmax, MatMul, Max, Maximum, Mean, Min,
+    Minimum, Mul, Neg, Op, Pow, PowTensor, ReLU, Reshape, Sigmoid, Softmax, Sqrt, Square, Squeeze, Sub, Sum, Tanh,
+    Transpose, Unsqueeze,
 )
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -93,6 +98,10 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
         return value
     if isinstance(value, numbers.Real):
         dtype = like.data.dtype
+        if dtype.kind != "f":
+            # NOTE: against a bool or integer tensor a number keeps its kind, floats in the default
+            # dtype, as torch's wrapped numbers; these are not cached (2 == 2.0 would share an entry).
+            return _wrap(np.array(value, DEFAULT_DTYPE if isinstance(value, float) else None))
         constant = _wrap(_read_only(np.array(value, dtype=dtype)))
         if value and len(_CONSTANTS[dtype]) < 256:
             _CONSTANTS[dtype][value] = constant
@@ -153,9 +162,18 @@ def _binary(op: type[Op], x: "Tensor", y: Any, *args: Any) -> "Tensor":
     """
     if type(y) is float or type(y) is int:  # a Python number: its cached constant, else _lift makes one
         constant = _CONSTANTS[x.data.dtype].get(y)
-        y = _lift(y, x) if constant is None else constant
+        if constant is None:
+            y = _lift(y, x)
+            if y.data.dtype is not x.data.dtype:
+                return _binary_promoted(op, x, y, args)
+        else:
+            y = constant
     elif type(y) is not Tensor and not isinstance(y, Tensor):  # a Parameter is a Tensor already
         y = _lift(y, x)
+        if y.data.dtype is not x.data.dtype:
+            return _binary_promoted(op, x, y, args)
+    elif y.data.dtype is not x.data.dtype:  # NOTE: the one check torch's dtype rule costs an op
+        return _binary_promoted(op, x, y, args)
     out = _new(Tensor)
     out._saved = ()
     try:
@@ -181,21 +199,73 @@ def _binary(op: type[Op], x: "Tensor", y: Any, *args: Any) -> "Tensor":
     return out
 
 
+def _binary_promoted(op: type[Op], x: "Tensor", y: "Tensor", args: tuple) -> "Tensor":
+    """A two-input op on operands of different dtypes, in torch's result dtype (see `result_type`).
+
+    The forward runs on the operands cast to that dtype; the node links the operands themselves, so
+    their gradients reach them (the engine casts each gradient to its input's dtype).
+    """
+    dtype = np.dtype(result_type(x.data, y.data).char)  # the shared descriptor, which _binary compares by identity
+    out = _binary(op, _cast(x, dtype), _cast(y, dtype), *args)
+    if out._op is not None:
+        out._x, out._y = x, y
+    return out
+
+
+def _cast(t: "Tensor", dtype: np.dtype) -> "Tensor":
+    """t, or a stand-in for it whose array has `dtype` (the very descriptor object)."""
+    data = t.data
+    if data.dtype is dtype:
+        return t
+    return _wrap(data.view(dtype) if data.dtype == dtype else data.astype(dtype), t._requires_grad)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """torch's result dtype of an op on arrays a and b (numpy's differs in two places).
+
+    Within one category (bool, integer, floating), a 0-d operand does not widen a dimensioned one:
+    float32 (3,) * float64 () is float32, where numpy gives float64. Across categories the higher
+    one decides: int64 * float32 is float32, not float64. Otherwise the two promote as in numpy.
+    """
+    if (a.ndim == 0) != (b.ndim == 0):
+        zero, dimensioned = (a, b) if a.ndim == 0 else (b, a)
+        return zero.dtype if _CATEGORY[zero.dtype.kind] > _CATEGORY[dimensioned.dtype.kind] else dimensioned.dtype
+    return promote_types(a.dtype, b.dtype)
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch's promotion of two dtypes of operands alike in dimension: the higher category decides
+    (int64 with float32 is float32), within one category the wider type."""
+    ka, kb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ka != kb:
+        return a if ka > kb else b
+    return np.promote_types(a, b)
+
+
 _NEEDS_X = (True,)  # _needs_input_grad of every recorded one-input op
 _NEEDS = (((False, False), (False, True)), ((True, False), (True, True)))  # by (x, y) requires_grad
 
 
 def _watch(node: "Tensor", data: np.ndarray) -> None:
-    """Under detect_anomaly: remember where the op was called and check its output is finite."""
+    """Under detect_anomaly: remember where the op was called, and with check_forward check its output."""
     node._trace = _caller()
-    engine._check_finite(data, node, "forward")
+    if MODE.anomaly_check_forward:
+        bad = not np.isfinite(data).all() if MODE.anomaly_check_inf else np.isnan(data).any()
+        if bad:
+            what = "NaN or inf" if MODE.anomaly_check_inf else "NaN"
+            raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced {what} in its forward; "
+                               f"the op was created at {node._trace}")
 
 
 def _op_error(op: type[Op], inputs: tuple["Tensor", ...], err: Exception) -> Exception:
     """The error for a failed forward: names the op, every input shape and the rule broken."""
     shapes = " and ".join(str(t.data.shape) for t in inputs)
     reason = op.hint or str(err)
-    return type(err)(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}")
+    kind = ShapeError if type(err) is ValueError else type(err)
+    return kind(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}")
 
 
 _new = object.__new__
@@ -239,7 +309,7 @@ class _InPlace:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, Tensor):
-            index = index.data.astype(np.intp)
+            index = _index_array(index)
         _inplace(self, lambda t, v: _binary(IndexPut, t, v, index), value)
 
     def copy_(self, src: Any) -> "Tensor":
@@ -253,7 +323,267 @@ class _InPlace:
         return self.copy_(0.0)
 
 
-class Tensor(_InPlace):
+# ---------------------------------------------------------------- torch's tensor vocabulary
+# The methods a torch user reaches for beyond arithmetic, mixed into Tensor. Each differentiable one
+# records a single op of the op table; comparisons, argmax and the shape queries record nothing.
+
+
+class _Size(int):
+    """The number of elements (numpy's `x.size`), callable as torch's `x.size()` and `x.size(dim)`."""
+
+    def __new__(cls, shape: tuple[int, ...]) -> "_Size":
+        self = super().__new__(cls, math.prod(shape))
+        self.shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        try:
+            return self.shape[dim]
+        except IndexError:
+            raise IndexError(f"size({dim}): dim out of range for a tensor of shape {self.shape}") from None
+
+
+class ValuesIndices(NamedTuple):
+    """What x.max(dim) and x.min(dim) return, as torch's: the values and, as int64, where they are."""
+
+    values: "Tensor"
+    indices: "Tensor"
+
+
+class _TorchMethods:
+    """torch's tensor methods beyond arithmetic (mixed into Tensor).
+
+    Comparisons (`x > 0`, `x == y`) return tensors of dtype bool and argmax/argmin tensors of int64,
+    as torch's; they carry no gradient and cannot require one. They index (`x[x > 0]`), combine
+    (`&`, `|`, `~`) and convert (`.float()`, `.sum()`). Every other minigrad tensor is floating.
+    """
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # by identity, as torch's: tensors stay dict keys although == is elementwise
+
+    # ------------------------------------------------------------ elementwise
+
+    def sqrt(self) -> "Tensor":
+        return _unary(Sqrt, self)
+
+    def abs(self) -> "Tensor":
+        """|x|; its gradient at 0 is 0, as torch's."""
+        return _unary(Abs, self)
+
+    __abs__ = abs
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        """x limited to [min, max] (either may be None); the gradient passes where min <= x <= max."""
+        if min is None and max is None:
+            raise TypeError("clamp() needs min, max or both")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            raise TypeError("clamp() takes number bounds; for tensor bounds use x.maximum(low).minimum(high)")
+        return _unary(Clamp, self, -math.inf if min is None else float(min), math.inf if max is None else float(max))
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> "Tensor":
+        """The larger of self and other, elementwise (a tie gives each half the gradient, as torch)."""
+        return _binary(Maximum, self, other)
+
+    def minimum(self, other: Any) -> "Tensor":
+        """The smaller of self and other, elementwise (a tie gives each half the gradient, as torch)."""
+        return _binary(Minimum, self, other)
+
+    def pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent, for a number or a tensor exponent."""
+        return self**exponent
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """self where condition holds, else other (torch's x.where(condition, y))."""
+        from .functional import where
+
+        return where(condition, self, other)
+
+    def softmax(self, dim: int) -> "Tensor":
+        """exp(x) / exp(x).sum(dim): each slice along dim becomes a probability distribution."""
+        return _unary(Softmax, self, operator.index(dim))
+
+    def log_softmax(self, dim: int) -> "Tensor":
+        """log(softmax(x, dim)), computed without forming softmax (no log of a rounded 0)."""
+        return _unary(LogSoftmax, self, operator.index(dim))
+
+    # ------------------------------------------------------------ max, min, argmax
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """x.max(): the largest element (a 0-d tensor). x.max(dim): a pair (values, indices) along dim,
+        as torch's. x.max(other): the elementwise maximum."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return _unary(Max, self)
+        out = _unary(Max, self, operator.index(dim), keepdim)
+        return ValuesIndices(out, _wrap(out._params[2]))
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """x.min(), x.min(dim) -> (values, indices), x.min(other): as `max`."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return _unary(Min, self)
+        out = _unary(Min, self, operator.index(dim), keepdim)
+        return ValuesIndices(out, _wrap(out._params[2]))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Where the largest element is (of the flattened tensor when dim is None), as an int64 tensor."""
+        return _wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Where the smallest element is, as `argmax`."""
+        return _wrap(np.asarray(np.argmin(self.data, axis=dim, keepdims=keepdim)))
+
+    # ------------------------------------------------------------ comparisons and masks (no gradient)
+
+    def __lt__(self, other: Any) -> Any:
+        return _compare(self, other, np.less, "lt")
+
+    def __le__(self, other: Any) -> Any:
+        return _compare(self, other, np.less_equal, "le")
+
+    def __gt__(self, other: Any) -> Any:
+        return _compare(self, other, np.greater, "gt")
+
+    def __ge__(self, other: Any) -> Any:
+        return _compare(self, other, np.greater_equal, "ge")
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return _compare(self, other, np.equal, "eq")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return _compare(self, other, np.not_equal, "ne")
+
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    def __and__(self, other: Any) -> Any:
+        return _compare(self, other, np.bitwise_and, "and")
+
+    def __or__(self, other: Any) -> Any:
+        return _compare(self, other, np.bitwise_or, "or")
+
+    def __xor__(self, other: Any) -> Any:
+        return _compare(self, other, np.bitwise_xor, "xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self) -> "Tensor":
+        """~mask: logical not of a bool tensor."""
+        return _wrap(np.invert(self.data))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Whether any element is nonzero (True), as a bool tensor."""
+        return _wrap(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Whether every element is nonzero (True), as a bool tensor."""
+        return _wrap(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)))
+
+    # ------------------------------------------------------------ shape
+
+    def view(self, *shape: Any) -> "Tensor":
+        """torch's name for reshape; minigrad's arrays reshape whatever their layout (a copy if need be)."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """The axes from start_dim to end_dim (both included) merged into one."""
+        shape = self.data.shape
+        if not shape:
+            return self.reshape(1)
+        start, end = (_axis_index(d, len(shape), "flatten") for d in (start_dim, end_dim))
+        if start > end:
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+        if start == end:
+            return self  # as torch's: nothing to merge, no op recorded
+        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """A new axis of length 1 at dim (negative dims count from the end of the result, as torch)."""
+        return _unary(Unsqueeze, self, operator.index(dim))
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> "Tensor":
+        """Drop the axes of length 1: all of them, or those among dim (other axes in dim stay, as torch)."""
+        return _unary(Squeeze, self, tuple(dim) if isinstance(dim, (list, tuple)) else dim)
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        """Broadcast to sizes (-1 keeps an axis); new axes go in front. A read-only view, as torch's."""
+        if len(sizes) == 1 and not isinstance(sizes[0], numbers.Integral):
+            sizes = tuple(sizes[0])
+        return _unary(Expand, self, tuple(operator.index(n) for n in sizes))
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return self.expand(other.shape)
+
+    def clone(self) -> "Tensor":
+        """A copy that stays in the graph (the gradient flows back to self), unlike detach()."""
+        return _unary(Clone, self)
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of axes (numpy's ndim)."""
+        return self.data.ndim
+
+    # ------------------------------------------------------------ dtype
+
+    def to(self, dtype: Any, copy: bool = False) -> "Tensor":
+        """This tensor as dtype (np.float16/32/64): itself when it already is, unless copy=True."""
+        target = _as_dtype(dtype)
+        if target == self.data.dtype and not copy:
+            return self
+        return _unary(Cast, self, target)
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(np.float16)
+
+    # ------------------------------------------------------------ torch's backward graph
+
+    @property
+    def grad_fn(self) -> "_grad_fn.Node | None":
+        """The op that made this tensor as torch shows it: a node named as torch names it
+        (`MulBackward0`) with `next_functions`; None for a leaf. Made anew on each access."""
+        return None if self._op is None else _grad_fn.node(self)
+
+
+def _compare(x: "Tensor", other: Any, ufunc: Any, name: str) -> Any:
+    """ufunc(x, other) on the arrays, as a tensor that records nothing (a bool mask for comparisons)."""
+    if isinstance(other, Tensor):
+        other = other.data
+    elif not isinstance(other, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+        return NotImplemented
+    try:
+        return _wrap(np.asarray(ufunc(x.data, other)))
+    except ValueError as err:
+        raise ShapeError(f"{name}: cannot apply to shapes {x.shape} and {np.shape(other)}: {err}") from None
+
+
+def _axis_index(dim: int, ndim: int, what: str) -> int:
+    """dim as an axis in [0, ndim), negative ones counted from the end."""
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{what}: dim {dim} is out of range for {ndim} axes")
+    return dim % ndim
+
+
+def _index_array(index: "Tensor") -> np.ndarray:
+    """A tensor used as an index: a bool mask stays a mask, integers stay positions, floats become them."""
+    data = index.data
+    return data if data.dtype.kind in "biu" else data.astype(np.intp)
+
+
+class Tensor(_InPlace, _TorchMethods):
     """An n-dimensional array that records the ops applied to it, for reverse-mode autograd.
 
     Args:
@@ -311,6 +641,11 @@ class Tensor(_InPlace):
                 "requires_grad can only be changed on leaf tensors; this tensor was produced by "
                 f"op {self._op.name!r}. Use .detach() to get a leaf copy of it."
             )
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients; this one is {self.data.dtype} "
+                "(a comparison or argmax result); convert it with .float() first"
+            )
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -355,8 +690,10 @@ class Tensor(_InPlace):
         return self.data.dtype
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> "_Size":
+        """The number of elements, numpy's `x.size`; also callable as torch's `x.size()` (the shape)
+        and `x.size(dim)` (one axis's length)."""
+        return _Size(self.data.shape)
 
     @property
     def is_leaf(self) -> bool:
@@ -438,7 +775,7 @@ class Tensor(_InPlace):
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise ShapeError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def __float__(self) -> float:
@@ -491,7 +828,7 @@ class Tensor(_InPlace):
         Raises:
             RuntimeError: self does not require grad; grad omitted for a non-scalar; the graph
                 was already freed by an earlier backward. Nothing is changed when it raises.
-            ValueError: `grad` has the wrong shape.
+            ShapeError: `grad` has the wrong shape.
 
         Example:
             >>> x = Tensor([1.0, 2.0], requires_grad=True)
@@ -524,7 +861,7 @@ class Tensor(_InPlace):
         else:
             grad = _as_array(grad, self.data.dtype)
             if grad.shape != self.data.shape:
-                raise ValueError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
+                raise ShapeError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
         _accumulate(engine.leaf_grads(self, grad, bool(retain_graph)))
 
     # ------------------------------------------------------------ arithmetic
@@ -566,21 +903,20 @@ class Tensor(_InPlace):
         return self
 
     def __pow__(self, exponent: Any) -> "Tensor":
-        if isinstance(exponent, Tensor) or not isinstance(exponent, numbers.Real):
-            raise TypeError(
-                f"Tensor ** needs a number exponent, got {type(exponent).__name__}; "
-                "for a tensor exponent write (x.log() * y).exp()"
-            )
-        return _unary(Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
+        if isinstance(exponent, numbers.Real):
+            return _unary(Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
+        if isinstance(exponent, (Tensor, np.ndarray)):
+            return _binary(PowTensor, self, exponent)
+        raise TypeError(f"Tensor ** needs a number or a tensor exponent, got {type(exponent).__name__}")
 
     def __rpow__(self, base: Any) -> "Tensor":
-        if not isinstance(base, numbers.Real) or base <= 0:
-            raise TypeError(f"number ** Tensor needs a positive number base, got {base!r}")
-        return (self * float(np.log(base))).exp()
+        if not isinstance(base, (numbers.Real, np.ndarray)):
+            raise TypeError(f"number ** Tensor needs a number base, got {type(base).__name__}")
+        return _binary(PowTensor, _lift(base, self), self)
 
     def __getitem__(self, index: Any) -> "Tensor":
         if isinstance(index, Tensor):
-            index = index.data.astype(np.intp)
+            index = _index_array(index)
         return _unary(Index, self, index)
 
     # ------------------------------------------------------------ named ops
@@ -633,7 +969,7 @@ class Tensor(_InPlace):
             try:
                 order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
             except IndexError:
-                raise ValueError(f"transpose: dims {axes} are out of range for shape {self.shape}") from None
+                raise ShapeError(f"transpose: dims {axes} are out of range for shape {self.shape}") from None
             axes = tuple(order)
         return _unary(Transpose, self, axes or None)
 
@@ -720,10 +1056,10 @@ def _matmul(x: Tensor, y: Any) -> Tensor:
     if x.data.ndim >= 2 and y.data.ndim >= 2:
         return _binary(MatMul, x, y)
     if x.data.ndim == 0 or y.data.ndim == 0:
-        raise ValueError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: a 0-d tensor has no matrix product; use *")
+        raise ShapeError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: a 0-d tensor has no matrix product; use *")
     inner_y = y.data.shape[0] if y.data.ndim == 1 else y.data.shape[-2]
     if x.data.shape[-1] != inner_y:
-        raise ValueError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: {MatMul.hint}")
+        raise ShapeError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: {MatMul.hint}")
     out = _binary(MatMul, x.reshape(1, -1) if x.data.ndim == 1 else x, y.reshape(-1, 1) if y.data.ndim == 1 else y)
     shape = out.data.shape
     if x.data.ndim == 1:

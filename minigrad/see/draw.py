@@ -438,7 +438,7 @@ def _boxes(info: Any) -> tuple[dict[Any, str], dict[str, str], dict[str, str]]:
         for t in layer.op_members:
             members.setdefault(("op", t), key)
     if info.layers and not info.root.is_leaf:
-        last = info.order.index(info.layers[-1].result)
+        last = next(i for i, t in enumerate(info.order) if t is info.layers[-1].result)  # == is elementwise
         loss = [t for t in info.order[last + 1:] if not t.is_leaf and t not in members]
         if loss:
             labels["loss"], tints["loss"] = LOSS_TITLE, layer_tint(LOSS_TITLE)

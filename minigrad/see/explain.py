@@ -305,7 +305,8 @@ def explain_sweep(
     for t in reversed(builder.active):
         if t is builder.root:
             continue
-        kind = "parameter" if t in builder.targets else "shared" if t in builder.named else "intermediate"
+        parameter = any(t is p for p in builder.targets)  # by identity: == between tensors is elementwise
+        kind = "parameter" if parameter else "shared" if t in builder.named else "intermediate"
         gradients[t] = builder.gradient(t, builder.defined[t], kind)
         for c, i in builder.edges_into(t):
             steps[(c, i)] = builder.step(c, i, t)
@@ -354,7 +355,8 @@ class _Builder:
         self.targets = self.info.gradient_targets()
         if not self.targets:
             raise ValueError("nothing to explain: no leaf below the loss requires grad")
-        down = {t: int(t in self.targets) for t in order}
+        targets = set(self.targets)  # by identity: == between tensors is elementwise, as in torch
+        down = {t: int(t in targets) for t in order}
         for t in order:
             if not t.is_leaf:
                 down[t] += sum(down[p] for i, p in enumerate(t.inputs)
@@ -471,7 +473,7 @@ class _Builder:
             scope=self.scope,
         )
         if kind == "parameter":
-            gradient.colour = path_colour(self.targets.index(t))
+            gradient.colour = path_colour(next(i for i, p in enumerate(self.targets) if p is t))  # by identity: == is elementwise
             gradient.tensor = t
             gradient.chains = [self.chain(path) for path in paths if len(path) <= MAX_CHAIN]
             gradient.final = sym.render_scaled(num, den, rest, self.scope)

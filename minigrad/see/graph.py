@@ -212,7 +212,7 @@ class Layer:
     @property
     def members(self) -> list[Tensor]:
         found = [self.weight, self.product] + ([self.bias] if self.bias is not None else [])
-        return found + [t for t in (self.pre, self.activation) if t is not None and t not in found]
+        return found + [t for t in (self.pre, self.activation) if t is not None and all(t is not f for f in found)]
 
     @property
     def op_members(self) -> list[Tensor]:

@@ -506,7 +506,7 @@ class Mean(Op):
     # NOTE: each element of the mean averages x.size // out.size elements of x, each weighing 1/count.
     name, params = "mean", ("axis", "keepdims")
     torch_name = "MeanBackward0"
-    formulas = ("expand(g, x.shape, axis, keepdims) / (x.size // out.size)",)
+    formulas = ("expand(g / (x.size // out.size), x.shape, axis, keepdims)",)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):

@@ -12,6 +12,7 @@ import pytest
 from helpers import titanic_net
 from test_viz import renderer_available, svg_texts
 
+import minigrad
 from minigrad import Tensor, autograd
 from minigrad.see import (
     backward_description, draw_backward, draw_forward_and_backward, forward_and_backward_description, render_svg,
@@ -197,3 +198,18 @@ def test_renders_svg_with_both_graphs_and_every_box(fare, renderer) -> None:
     forward, backward = draw_forward_and_backward(loss, W1, grad, params=model, side_by_side=False)
     assert "from relu's VJP (H)" in svg_texts(render_svg(backward, renderer))
     assert "hidden layer 1" in svg_texts(render_svg(forward, renderer))
+
+
+def test_second_order_example_writes_the_pair_and_the_side_by_side_picture(tmp_path) -> None:
+    renderer_available("dot")
+    from helpers import load_example
+
+    example = load_example("second_order")
+    data = minigrad.datasets.load_fare()
+    X, Y = data.X_train.astype(np.float64), data.y_train.astype(np.float64)
+    written = example.write_graphs(X, Y, example.trained_parameters(X, Y, epochs=2), tmp_path)
+    assert [p.name for p in written] == ["forward_and_backward.svg", "forward_graph.svg", "backward_graph.svg"]
+    both, forward, backward = (svg_texts(p.read_text(encoding="utf-8")) for p in written)
+    assert "forward: the graph of L" in both and "from relu's VJP (H)" in both
+    assert "relu" in forward and "from relu's VJP (H)" not in forward
+    assert "∂L/∂W1 ∈ ℝ3×4" in backward and "hidden layer 1" not in backward

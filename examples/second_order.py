@@ -12,6 +12,7 @@ The fare net (3 -> 4 ReLU -> 1, MSE) is trained for a few SGD epochs; then, at i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  SGD (lr 0.05), cumulative steps: loss {value(sgd):.6f}")
     try:
         for path in write_graphs(X, Y, params, args.out):
-            print(f"wrote {path}")
+            print(f"wrote {os.path.relpath(path)}")
     except RendererNotFoundError as err:
         print(str(err).splitlines()[0], file=sys.stderr)
 

@@ -213,3 +213,14 @@ def test_second_order_example_writes_the_pair_and_the_side_by_side_picture(tmp_p
     assert "forward: the graph of L" in both and "from relu's VJP (H)" in both
     assert "relu" in forward and "from relu's VJP (H)" not in forward
     assert "∂L/∂W1 ∈ ℝ3×4" in backward and "hidden layer 1" not in backward
+
+
+def test_a_tensor_several_ops_read_gets_a_share_from_each_vjp_and_their_sum_is_the_gradient() -> None:
+    x = Tensor([0.3, -0.2, 0.9], requires_grad=True, dtype=np.float64, name="x")
+    y = (x * x).sum() + x.exp().sum()
+    (g,) = autograd.grad(y, x, create_graph=True)
+    desc = backward_description(g, y, x)
+    assert boxes(desc)["from exp's VJP (exp(x))"] == [("∂L/∂x via exp(x)", "gradient")]
+    assert sorted(n.label for n in desc.ops if n.cluster == "vjp0") == ["add", "add", "mul", "mul"]
+    assert edge(desc, "∂L/∂x via exp(x)", "add", "add1") and edge(desc, "add1", "add", "∂L/∂x")
+    np.testing.assert_allclose(g.data, 2 * x.data + np.exp(x.data), rtol=1e-15)

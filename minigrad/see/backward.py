@@ -256,6 +256,9 @@ class _Backward:
         if of is not None:
             self.gradient_of[t] = of
             self.names[t] = differential(self.of, self.info.names[of])
+            if t is not self.grad and of in self.info.consumers and len(self.info.consumers[of]) > 1:
+                # NOTE: a tensor that several ops read gets a share of its gradient from each one's VJP.
+                self.names[t] += f" via {self.info.operand(t.made_by_vjp_of)}"
             self.roles[t] = "gradient"
             self.atomic.add(t)
         elif t.is_leaf:
@@ -360,7 +363,7 @@ class _Backward:
         for node in self.owners:
             key = self.keys[id(node)]
             op = node.op_type.label(node.op_params) if node.op_type is not None else "?"
-            clusters[key] = f"from {op}'s VJP ({self.info.names.get(node, '?')})"
+            clusters[key] = f"from {op}'s VJP" + (f" ({self.info.names[node]})" if node in self.info.names else "")
             colours[key], tints[key] = self.op_colours[node]
         return GraphDescription(nodes, edges, clusters, tints, colours=colours)
 

@@ -210,9 +210,6 @@ class _Backward:
             self._classify(t)
         self.description = self._describe()
 
-    def name(self, t: Tensor) -> str:
-        return self.names[t]
-
     def _forward_root(self) -> Tensor:
         """The forward node whose graph holds every forward node this gradient's graph came from."""
         found: dict[int, Tensor] = {}
@@ -301,7 +298,8 @@ class _Backward:
         for source in (*node.inputs, node) if node is not None and node in self.info.names else ():
             if np.may_share_memory(t.data, source.data):
                 name = self.info.operand(source)
-                self.names[t] = name if t.shape == source.shape else f"{name}ᵀ"
+                transposed = t.shape == source.shape[:-2] + source.shape[-2:][::-1]
+                self.names[t] = name if t.shape == source.shape else f"{name}ᵀ" if transposed else f"view of {name}"
                 self.roles[t] = self.info.roles[source]
                 return
         self.names[t] = "const"

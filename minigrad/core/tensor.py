@@ -734,7 +734,8 @@ class Tensor(_InPlace, _TorchMethods):
 
     @property
     def made_by_vjp_of(self) -> "Tensor | None":
-        """The forward node whose VJP recorded this node during a backward with create_graph=True, else None.
+        """The forward node whose VJP recorded this node (or made this constant) during a backward with
+        create_graph=True, else None.
 
         The nodes of a gradient's graph are the derivative formulas of forward ops: this names which.
         """

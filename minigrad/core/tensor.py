@@ -205,6 +205,15 @@ _ndarray = np.ndarray
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def _untraceable(what: str) -> RuntimeError:
+    """The error for reading a tensor's value while minigrad.compile traces a step, naming the user's line."""
+    return RuntimeError(
+        f"minigrad.compile cannot trace {what} at {_caller()}: the step reads a tensor's value into Python, "
+        "so the generated program would keep this one call's number (or this one branch of an if) forever. "
+        "Return the tensor from the step and read it after the call, or keep this step uncompiled."
+    )
+
+
 def _caller() -> str:
     """file:line of the innermost frame outside minigrad: where the user wrote the op."""
     for frame in reversed(traceback.extract_stack()):
@@ -350,21 +359,31 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
+        if MODE.tracing:
+            raise _untraceable("t.numpy()")
         return self.data
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
+        if MODE.tracing:
+            raise _untraceable("t.item()")
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def __float__(self) -> float:
+        if MODE.tracing:
+            raise _untraceable("float(t)")
         return float(self.item())
 
     def __bool__(self) -> bool:
+        if MODE.tracing:
+            raise _untraceable("bool(t) (an if or while on a tensor)")
         return bool(self.data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if MODE.tracing:
+            raise _untraceable("np.asarray(t)")
         if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
             raise ValueError(f"cannot view a {self.data.dtype} tensor as {np.dtype(dtype)} without a copy")
         out = self.data if dtype is None else self.data.astype(dtype, copy=False)

@@ -361,15 +361,13 @@ def chain_memory(impls: list[str]) -> dict[int, dict[str, int]]:
     return peaks
 
 
-def rss_readings(impls: list[str]) -> dict[str, dict[str, dict[str, int]]]:
-    """W5: run benchmarks/rss.py in a fresh interpreter per implementation and collect its readings."""
+def child_readings(script: str, impls: list[str]) -> dict[str, dict]:
+    """W5 (rss.py) and W6 (heap.py): run the script in a fresh interpreter per implementation, collect its JSON."""
     readings = {}
     for impl in impls:
-        done = subprocess.run(
-            [sys.executable, str(HERE / "rss.py"), impl], capture_output=True, text=True, check=False
-        )
+        done = subprocess.run([sys.executable, str(HERE / script), impl], capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            sys.exit(f"W5 subprocess for {impl} failed:\n{done.stderr}")
+            sys.exit(f"{script} subprocess for {impl} failed:\n{done.stderr}")
         readings[impl] = json.loads(done.stdout)
     return readings
 
@@ -422,8 +420,9 @@ def timing_table(cases: list[Case]) -> str:
     return markdown_table(header, rows)
 
 
-def memory_tables(chain: dict[int, dict[str, int]], rss: dict[str, dict[str, dict[str, int]]]) -> str:
-    """W4 traced peak memory per chain size, and W5 resident memory at steps 100 and 1,000."""
+def memory_tables(chain: dict[int, dict[str, int]], rss: dict[str, dict[str, dict[str, int]]],
+                  heap: dict[str, dict]) -> str:
+    """W4 traced peak memory per chain size, W5 resident memory at steps 100 and 1,000, W6 kept losses."""
     rows = []
     for n, peaks in chain.items():
         mg, hand = peaks.get("minigrad"), peaks.get("numpy-hand")
@@ -446,15 +445,20 @@ def memory_tables(chain: dict[int, dict[str, int]], rss: dict[str, dict[str, dic
     header = ["implementation", "peak RSS, step 100", "peak RSS, step 1,000", "ratio", "RSS, step 1,000",
               "RSS growth per step"]
     w5 = markdown_table(header, rows)
+    rows = [[impl, f"{r['growth_per_step'] / 1024:.2f} KiB", f"{r['del_loss_frees'] / 1024:.1f} KiB"] for impl, r in heap.items()]
+    w6 = markdown_table(["implementation", "heap growth per step, every loss kept", "`del loss` after backward frees"],
+                        rows)
     return (
         "W4 peak memory traced by tracemalloc over one chain, forward + backward (torch allocates outside "
         f"Python's allocator, so it is not traced):\n\n{w4}\n\n"
-        f"W5 resident memory over 1,000 W1 steps, each implementation in a fresh process:\n\n{w5}"
+        f"W5 resident memory over 1,000 W1 steps, each implementation in a fresh process:\n\n{w5}\n\n"
+        "W6 heap in use (glibc mallinfo2) over 200 wide-MLP steps that append every loss to a list, "
+        f"each implementation in a fresh process (benchmarks/heap.py):\n\n{w6}"
     )
 
 
 def evaluate_targets(
-    cases: list[Case], chain_failure: str | None, rss: dict[str, dict[str, dict[str, int]]]
+    cases: list[Case], chain_failure: str | None, rss: dict[str, dict[str, dict[str, int]]], heap: dict[str, dict]
 ) -> list[list[str]]:
     """One row per target in the issue: limit, median measured, per-round quartiles, PASS / FAIL / n/a."""
     by_key = {case.key: case for case in cases}
@@ -479,7 +483,7 @@ def evaluate_targets(
         add(f"{what}: minigrad / numpy-hand", 1.5, True, ratios(key, "minigrad", "numpy-hand"))
         add(f"{what}: speed-up over torch (torch / minigrad)", 4.0, False, ratios(key, "torch", "minigrad"))
     add("W1 step: minigrad / numpy-hand", 1.3, True, ratios("W1", "minigrad", "numpy-hand"))
-    add("W3 step: minigrad / numpy-hand", 1.1, True, ratios("W3", "minigrad", "numpy-hand"))
+    add("W3 step: minigrad / numpy-hand", 1.05, True, ratios("W3", "minigrad", "numpy-hand"))
     small, big = CHAIN_SIZES[0], CHAIN_SIZES[-1]
     done, verdict = ("yes", "PASS") if chain_failure is None else (f"no: {chain_failure}", "FAIL")
     rows.append([f"W4: a {big:,}-op chain completes", "completes", done, "-", verdict])
@@ -490,6 +494,13 @@ def evaluate_targets(
     w5 = rss.get("minigrad")
     growth = None if w5 is None else np.array([w5["1000"]["peak"] / w5["100"]["peak"]])
     add("W5: minigrad peak RSS at step 1,000 / step 100", 1.05, True, growth)
+    if "minigrad" in heap and "torch" in heap:
+        kept = np.array([heap["minigrad"]["growth_per_step"] / max(heap["torch"]["growth_per_step"], 1.0)])
+        add("W6: heap growth per kept loss, minigrad / torch", 4.0, True, kept)
+    if "minigrad" in heap:
+        freed = heap["minigrad"]["del_loss_frees"]
+        verdict = "PASS" if freed < 64 * 1024 else "FAIL"
+        rows.append(["W6: `del loss` after backward frees < 64 KiB", "< 64 KiB", f"{freed / 1024:.1f} KiB", "-", verdict])
     return rows
 
 
@@ -629,10 +640,11 @@ def main() -> None:
     unfrozen = unfrozen_chain(cases, settings)
     print("memory ...", file=sys.stderr, flush=True)
     chain = chain_memory([i for i in impls if chain_failure is None or i != "minigrad"])
-    rss = rss_readings(impls)
+    rss = child_readings("rss.py", impls)
+    heap = child_readings("heap.py", [i for i in ("minigrad", "torch") if i in impls])
 
-    report = render(settings, info, cases, memory_tables(chain, rss), evaluate_targets(cases, chain_failure, rss),
-                    unfrozen)
+    report = render(settings, info, cases, memory_tables(chain, rss, heap),
+                    evaluate_targets(cases, chain_failure, rss, heap), unfrozen)
     print(report)
     RESULTS.write_text(report, encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}", file=sys.stderr)

@@ -222,11 +222,17 @@ MLP_BUILDERS: dict[str, Callable[[Weights, float], StepFn]] = {
 
 
 def step_runner(step: StepFn, batches: list[tuple[np.ndarray, np.ndarray]]) -> Runner:
-    """A callable that runs one training step per call, cycling through `batches`."""
+    """A callable that runs one training step per call, cycling through `batches`.
+
+    It keeps each step's loss until the next step, as a user's `loss = step(...)` loop does, so a
+    loss that holds on to its graph costs what it costs in a real loop.
+    """
     cycle = itertools.cycle(batches)
+    kept: list[Any] = [None]
 
     def run() -> Any:
-        return step(*next(cycle))
+        kept[0] = step(*next(cycle))
+        return kept[0]
 
     return run
 

@@ -10,11 +10,13 @@ Run it with ``python examples/one_pass.py``.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from minigrad import Tensor, nn, no_grad, optim
 from minigrad.datasets import load_fare, load_titanic
+from minigrad.see import explore
 
 PASSENGERS = ("Allen, Miss. Elisabeth Walton", "Abelson, Mrs. Samuel (Hannah Wizosky)", "Abbing, Mr. Anthony")
 LR = 0.05
@@ -56,22 +58,29 @@ def passengers() -> tuple[np.ndarray, np.ndarray, list[str]]:
     return X, Y, lines
 
 
+def start_params() -> list[Tensor]:
+    """W1, b1, W2, b2 at their START values: float64 leaves that require grad."""
+    return [Tensor(value, requires_grad=True, dtype=np.float64, name=name) for name, value in START.items()]
+
+
+def forward(inputs: Tensor, params: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """Z1 = X @ W1 + b1, H = relu(Z1), Yhat = H @ W2 + b2."""
+    W1, b1, W2, b2 = params
+    Z1 = inputs @ W1 + b1  # (N, 4)
+    H = Z1.relu()  # (N, 4)
+    return Z1, H, H @ W2 + b2  # Yhat (N, 1)
+
+
 def one_pass(X: np.ndarray, Y: np.ndarray, lr: float = LR) -> dict[str, np.ndarray]:
     """Forward, backward and one SGD step from the START weights, in float64.
 
     Returns every value by its name on the sheet: X, Y, W1, b1, W2, b2, Z1, H, Yhat, L, the
     gradients (keys of GRADIENTS), the updated weights "new W1" ... "new b2" and "new L".
     """
-    params = [Tensor(value, requires_grad=True, dtype=np.float64, name=name) for name, value in START.items()]
+    params = start_params()
     W1, b1, W2, b2 = params
     inputs, loss_fn = Tensor(X, name="X"), nn.MSELoss()
-
-    def forward() -> tuple[Tensor, Tensor, Tensor]:
-        Z1 = inputs @ W1 + b1  # (N, 4)
-        H = Z1.relu()  # (N, 4)
-        return Z1, H, H @ W2 + b2  # Yhat (N, 1)
-
-    Z1, H, Yhat = forward()
+    Z1, H, Yhat = forward(inputs, params)
     L = loss_fn(Yhat, Y)  # ()
     for t in (Z1, H, Yhat):
         t.retain_grad()
@@ -83,8 +92,15 @@ def one_pass(X: np.ndarray, Y: np.ndarray, lr: float = LR) -> dict[str, np.ndarr
     optim.SGD(params, lr=lr).step()
     values.update({f"new {p.name}": p.data for p in params})
     with no_grad():
-        values["new L"] = loss_fn(forward()[2], Y).data
+        values["new L"] = loss_fn(forward(inputs, params)[2], Y).data
     return values
+
+
+def write_backward_page(path: str | Path) -> Path:
+    """Write the page that steps through this pass's backward, the same numbers (minigrad.see.explore)."""
+    X, Y, _ = passengers()
+    loss = nn.MSELoss()(forward(Tensor(X, name="X"), start_params())[2], Y)
+    return explore(loss).save(path)
 
 
 def _show(label: str, array: np.ndarray, note: str = "") -> None:

@@ -10,7 +10,9 @@ numpy version, since both draw the same initial weights and the same batches.
 
 It prints one line per epoch, the test RMSE in pounds beside the predict-the-mean baseline and a
 few test passengers, and writes loss.csv (epoch, train_loss, test_loss), network.svg,
-computation_graph.svg and backprop.md (the backward pass explained) into --out.
+computation_graph.svg, backprop.md (the backward pass explained), backward.html (the backward
+pass of one_pass.py's three passengers, step by step in a browser) and solution.pdf (exercise
+sheet 6 solved, with its editable Typst source solution.typ, see solution.py) into --out.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from minigrad.datasets import FareData, load_fare, minibatches
 from minigrad.see.explain import explain_backward
 from minigrad.see.scheme import draw_network
 from minigrad.see.draw import RendererNotFoundError, save_svg
+from one_pass import write_backward_page
+from solution import SolutionUnavailable, full_loss, write_solution
 
 EPOCHS = 10
 LR = 0.05
@@ -72,19 +76,21 @@ def train(
     model: nn.Module | None = None,
     data: FareData | None = None,
     log: Callable[[str], Any] = print,
+    loss_fn: nn.Module | None = None,
 ) -> Run:
     """Train on the fare split; the train loss of an epoch is the mean of its batch losses.
 
     `seed` fixes the initial weights (through `manual_seed`) and the batch order; the train/test
-    split is always `load_fare()`'s. Pass `model` or `data` to train something else on the same
-    loop (the tests pass float64 copies).
+    split is always `load_fare()`'s. Pass `model`, `data` or `loss_fn` (MSELoss by default) to
+    train something else on the same loop (the tests pass float64 copies, titanic_survival.py
+    its classifier).
     """
     data = load_fare() if data is None else data
     if model is None:
         manual_seed(seed)
         model = build_model(data.X_train.dtype)
     opt = make_optimizer(optimizer, model, lr)
-    loss_fn = nn.MSELoss()
+    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     X, Y = data.X_train, data.y_train
     rng = np.random.default_rng(seed)
     run = Run(model, data)
@@ -142,17 +148,16 @@ def write_figures(model: nn.Module, data: FareData, out_dir: Path) -> list[Path]
     gradient (6.3), derived from that same graph. Without Graphviz the SVGs are skipped with a
     message naming the fix, and the explanation is still written.
     """
-    X, Y = from_numpy(data.X_train), from_numpy(data.y_train)
-    X.name, Y.name = "X", "Y"
-    loss = nn.MSELoss()(model(X), Y)
-    loss.name = "L"
+    loss = full_loss(model, data)
     model.zero_grad()
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph: it is drawn and explained below
     written = [explain_backward(loss, params=model).save_markdown(out_dir / "backprop.md")]
-    scheme = draw_network(model, data.feature_names, "fare", len(data.X_train))
+    scheme = draw_network(model, data.feature_names, "fare, standardised", len(data.X_train),
+                          input_note="standardised")
     try:
         written.append(save_svg(scheme, out_dir / "network.svg"))
-        written.append(save_svg(loss, out_dir / "computation_graph.svg", params=model))
+        written.append(save_svg(loss, out_dir / "computation_graph.svg", params=model, paths=True,
+                                show_grads=False, edge_labels=False))
     except RendererNotFoundError as err:
         print(str(err).splitlines()[0], file=sys.stderr)
     model.zero_grad()
@@ -168,11 +173,10 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _parser() -> _Parser:
-    parser = _Parser(
-        prog="titanic_fare.py",
-        description="Train the 3 -> 4 (ReLU) -> 1 fare network of exercise sheet 6 with minigrad.",
-    )
+def _parser(prog: str = "titanic_fare.py",
+            description: str = "Train the 3 -> 4 (ReLU) -> 1 fare network of exercise sheet 6 with minigrad.",
+            ) -> _Parser:
+    parser = _Parser(prog=prog, description=description)
     add = parser.add_argument
     add("--epochs", type=int, default=EPOCHS, help=f"passes over the training set (default {EPOCHS})")
     add("--lr", type=float, default=LR, help=f"learning rate (default {LR})")
@@ -180,7 +184,7 @@ def _parser() -> _Parser:
     add("--optimizer", choices=("sgd", "adam"), default=OPTIMIZER,
         help=f"plain SGD as in the exercise, or Adam (default {OPTIMIZER})")
     add("--seed", type=int, default=SEED, help=f"initial weights and batch order (default {SEED})")
-    add("--out", type=Path, default=Path(OUT), help=f"directory for loss.csv and figures (default {OUT}/)")
+    add("--out", type=Path, default=Path(OUT), help=f"directory for the loss CSV and figures (default {OUT}/)")
     return parser
 
 
@@ -227,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {csv_path}")
     for path in write_figures(run.model, data, args.out):
         print(f"wrote {path}")
+    print(f"wrote {write_backward_page(args.out / 'backward.html')}")
+    try:
+        for path in write_solution(run.model, data, run.history, vars(args), args.out):
+            print(f"wrote {path}")
+    except SolutionUnavailable as err:
+        print(err, file=sys.stderr)
     return 0
 
 

@@ -4,9 +4,16 @@ Two wings: `minigrad.core` computes gradients, `minigrad.see` explains them. Thi
 public face, and the one place that joins the two: it registers Jupyter's display of a Tensor as
 its computation graph, so the core never imports the drawing half.
 """
-from . import datasets, nn, optim
+from . import autograd, datasets, nn, optim
 from .core import (
-    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, is_grad_enabled, manual_seed, no_grad,
+    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, gradgradcheck, inference_mode,
+    is_grad_enabled, manual_seed, no_grad, set_grad_enabled,
+)
+from .core import (  # torch's vocabulary: factories, functions, dtype names, the shape error
+    ShapeError, ValuesIndices, abs, arange, argmax, argmin, cat, clamp, clip, clone, exp, eye, flatten, float16,
+    float32, float64, full, full_like, linspace, log, log_softmax, matmul, max, maximum, mean, min, minimum, numel,
+    ones, ones_like, permute, pow, rand, rand_like, randn, randn_like, relu, reshape, sigmoid, softmax, sqrt, square,
+    squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, where, zeros, zeros_like,
 )
 
 __all__ = [
@@ -15,13 +22,24 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "from_numpy",
+    "autograd",
     "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "datasets",
     "manual_seed",
     "nn",
     "no_grad",
     "optim",
+    "set_grad_enabled",
+]
+__all__ += [
+    "ShapeError", "ValuesIndices", "abs", "arange", "argmax", "argmin", "cat", "clamp", "clip", "clone", "exp", "eye",
+    "flatten", "float16", "float32", "float64", "full", "full_like", "linspace", "log", "log_softmax", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "numel", "ones", "ones_like", "permute", "pow", "rand", "rand_like", "randn",
+    "randn_like", "relu", "reshape", "sigmoid", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
+    "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
 ]
 __version__ = "0.1.0"
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minigrad import Tensor, gradcheck
-from minigrad.core import ops, tensor
+from minigrad.core import ops
+from minigrad.core.tensor import _binary, _unary
 
 settings.register_profile("minigrad", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
@@ -127,7 +128,7 @@ def attached_ops(*tensors: Tensor) -> list[Tensor]:
     return [
         o
         for o in gc.get_objects()
-        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in o.inputs for t in tensors)
+        if type(o) is Tensor and getattr(o, "_op", None) is not None and any(p is t for p in (o._x, o._y) for t in tensors)
     ]
 
 
@@ -148,10 +149,10 @@ class Snapshot:
             "data": t.data,
             "values": t.data.copy(),
             "grad": t.grad,
-            "grad_values": None if t.grad is None else t.grad.copy(),
+            "grad_values": None if t.grad is None else t.grad.numpy().copy(),
             "requires_grad": t.requires_grad,
             "op": t._op,
-            "parents": t.inputs,
+            "parents": () if t._op is None else (t._x, t._y),
             "saved": None if t._op is None else t._saved,
         }
 
@@ -182,7 +183,7 @@ def apply_op() -> Callable[..., Tensor]:
 
     def apply(op_cls: type[ops.Op], *inputs: Tensor) -> Tensor:
         if len(inputs) == 2:
-            return tensor._binary(op_cls, *inputs)
-        return tensor._unary(op_cls, *inputs)
+            return _binary(op_cls, *inputs)
+        return _unary(op_cls, *inputs)
 
     return apply

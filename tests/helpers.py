@@ -15,7 +15,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def load_example(stem: str) -> ModuleType:
-    """Import a script from examples/ (not a package) by its file name without .py."""
+    """Import a script from examples/ (not a package) by its file name without .py.
+
+    examples/ goes on sys.path, as it does for `python examples/<script>.py`, so scripts can import each other.
+    """
+    if str(EXAMPLES) not in sys.path:
+        sys.path.append(str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"examples_{stem}", EXAMPLES / f"{stem}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -97,7 +97,7 @@ def test_scalar_with_a_matrix() -> None:
     m = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     (s * m).sum().backward()
     assert s.grad.shape == ()
-    assert s.grad == 15.0
+    assert s.grad.item() == 15.0
     np.testing.assert_array_equal(m.grad, np.full((2, 3), 2.0))
 
 

@@ -1,4 +1,4 @@
-"""Tests for minigrad.datasets: the titanic3 table, the fare split and the shared minibatches."""
+"""Tests for minigrad.datasets: the titanic3 table, the fare and survival splits and the shared minibatches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigrad.datasets import FEATURES, TARGET, FareData, load_fare, load_titanic, minibatches
+from minigrad.datasets import (
+    FEATURES, SURVIVAL_FEATURES, TARGET, FareData, SurvivalData, load_fare, load_survival, load_titanic, minibatches,
+)
 
 COLUMNS = ["pclass", "survived", "name", "sex", "age", "sibsp", "parch", "ticket", "fare", "cabin", "embarked",
            "boat", "body", "home.dest"]
@@ -211,3 +213,37 @@ def test_datasets_package_imports_only_numpy_and_stdlib() -> None:
             for module in modules:
                 assert not module.startswith("minigrad"), f"{source.name} imports {module}"
                 assert not module.startswith(("torch", "pandas")), f"{source.name} imports {module}"
+
+
+# ---------------------------------------------------------------- the survival split
+
+
+@pytest.fixture(scope="module")
+def survival() -> SurvivalData:
+    return load_survival()
+
+
+def test_survival_split_has_the_fare_splits_passengers(survival: SurvivalData, fare: FareData) -> None:
+    assert SURVIVAL_FEATURES == ("pclass", "female", "age", "fare") == survival.feature_names
+    assert survival.X_train.shape == (1046, 4) and survival.X_test.shape == (262, 4)
+    assert survival.y_train.shape == (1046, 1) and survival.X_train.dtype == survival.y_train.dtype == np.float32
+    np.testing.assert_array_equal(survival.names_test, fare.names_test)
+    assert survival.dropped_names == fare.dropped_names and survival.age_median == fare.age_median
+    np.testing.assert_array_equal(survival.y_test[:, 0], fare.raw_X_test[:, FEATURES.index("survived")])
+    np.testing.assert_array_equal(survival.raw_X_test[:, 3], fare.raw_y_test[:, 0])  # the fare, in pounds
+
+
+def test_survival_features_are_standardised_on_the_train_split(survival: SurvivalData, table) -> None:
+    exact = load_survival(dtype=np.float64)
+    np.testing.assert_allclose(exact.X_train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(exact.X_train.std(axis=0), 1, rtol=1e-12)
+    assert set(np.unique(exact.y_train)) == {0.0, 1.0} and not np.isnan(exact.X_test).any()
+    female = exact.raw_X_test[:, 1]
+    assert set(np.unique(female)) == {0.0, 1.0}
+    women = np.isin(table["name"], exact.names_test[female == 1]) & (table["sex"] == "female")
+    assert women.sum() == female.sum()
+    np.testing.assert_array_equal(survival.standardise_features(survival.raw_X_test), survival.X_test)
+    with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
+        survival.standardise_features(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="test_fraction"):
+        load_survival(test_fraction=1.0)

@@ -84,7 +84,7 @@ def test_backward_with_a_gradient_of_the_wrong_shape_keeps_the_graph_usable(used
     with pytest.raises(ValueError, match=re.escape("has shape (4,), but this tensor has shape (3,)")):
         y.backward(np.ones(4))
     state.assert_unchanged()
-    before = x.grad.copy()
+    before = x.grad.numpy().copy()
     y.backward(np.ones(3))
     np.testing.assert_array_equal(x.grad, before + 2.0)
 
@@ -122,24 +122,20 @@ def test_requires_grad_cannot_be_set_on_a_non_leaf(value, used, snapshot) -> Non
     state.assert_unchanged()
 
 
-@pytest.mark.parametrize(
-    ("exponent", "given"),
-    [(Tensor(2.0), "Tensor"), ("2", "str"), (np.array([2.0]), "ndarray")],
-    ids=["Tensor", "str", "ndarray"],
-)
-def test_pow_needs_a_number_exponent(exponent, given, used, snapshot) -> None:
+@pytest.mark.parametrize(("exponent", "given"), [("2", "str"), (None, "NoneType")], ids=["str", "None"])
+def test_pow_needs_a_number_or_tensor_exponent(exponent, given, used, snapshot) -> None:
     x, y = used(3)
     state = snapshot(x, y)
-    with pytest.raises(TypeError, match=rf"number exponent, got {given}.*\(x.log\(\) \* y\).exp\(\)"):
+    with pytest.raises(TypeError, match=rf"number or a tensor exponent, got {given}"):
         y**exponent
     state.assert_unchanged()
 
 
-def test_number_to_a_tensor_power_needs_a_positive_base(used, snapshot) -> None:
+def test_a_string_to_a_tensor_power_names_the_base(used, snapshot) -> None:
     x, y = used(3)
     state = snapshot(x, y)
-    with pytest.raises(TypeError, match="positive number base, got -2"):
-        (-2) ** y
+    with pytest.raises(TypeError, match="needs a number base, got str"):
+        "2" ** y
     state.assert_unchanged()
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,12 @@ from helpers import EXAMPLES, load_example
 
 fare = load_example("titanic_fare")
 RMSE_LINE = re.compile(r"test RMSE (\d+\.\d+) pounds \(predicting the training mean: (\d+\.\d+) pounds\)")
+
+
+@pytest.fixture(autouse=True)
+def no_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PDF is compiled once per session, by test_solution.py; these runs check the rest of the script."""
+    monkeypatch.setattr(fare, "write_solution", lambda *args: [])
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -43,7 +50,7 @@ def test_one_epoch_writes_loss_csv_and_prints_the_rmse(tmp_path: Path, capsys) -
     for shape in ("1046×3", "3×4", "1046×4", "4×1", "1046×1"):
         assert shape in graph_text
     backprop = (out_dir / "backprop.md").read_text(encoding="utf-8")
-    assert "dL/dW1 = Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])" in backprop
+    assert "∂L/∂W1 = Xᵀ · ((∂L/∂Ŷ · W2ᵀ) ⊙ 1[Z1 > 0])" in backprop
 
 
 def test_default_run_beats_the_mean_baseline_and_shows_passengers(tmp_path: Path, capsys) -> None:
@@ -98,6 +105,8 @@ def test_unwritable_out_dir_fails_before_training_without_a_traceback(tmp_path: 
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "titanic_fare.py"), "--out", str(blocker / "out")],
         capture_output=True, text=True, timeout=60,
+        # NOTE: this checkout's minigrad first, not whichever one is installed.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES.parent), os.environ.get("PYTHONPATH", "")])},
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

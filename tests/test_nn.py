@@ -32,11 +32,12 @@ def recorded_ops(root: Tensor) -> Counter:
 class Pair(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.second = Tensor([1.0], requires_grad=True)
+        self.second = nn.Parameter(Tensor([1.0]))
         self.constant = Tensor([2.0])  # no grad: not a parameter
+        self.plain = Tensor([2.0], requires_grad=True)  # not a Parameter: not registered, as in torch
         self.first = nn.Linear(2, 1)
-        self.scale = Tensor([3.0], requires_grad=True)
-        self.derived = self.scale * 2  # not a leaf: not a parameter
+        self.scale = nn.Parameter([3.0])
+        self.derived = self.scale * 2  # an op's output: not a parameter
         self.label = "pair"
 
     def forward(self, x):
@@ -119,7 +120,7 @@ def test_train_eval_dtype_conversion() -> None:
     model = mlp(np.float32)
     assert model.eval() is model and not model[0].training
     assert model.train().training and model[2].training
-    model[0].weight.grad = np.ones((3, 4), dtype=np.float32)
+    model[0].weight.grad = Tensor(np.ones((3, 4), dtype=np.float32))
     model.double()
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
     assert model[0].weight.grad.dtype == np.float64
@@ -217,7 +218,7 @@ def test_mse_refuses_shapes_that_would_broadcast_and_changes_nothing(snapshot) -
     manual_seed(0)
     model = mlp()
     pred = model(Tensor(np.ones((5, 3))))
-    model[0].weight.grad = np.full((3, 4), 7.0)
+    model[0].weight.grad = Tensor(np.full((3, 4), 7.0))
     before = snapshot(pred, *model.parameters())
     with pytest.raises(ValueError) as info:
         nn.MSELoss()(pred, np.zeros(5))
@@ -236,8 +237,163 @@ def test_zero_grad_sets_every_gradient_to_none() -> None:
     model = mlp()
     X, Y = Tensor(np.ones((4, 3))), np.zeros((4, 1))
     nn.MSELoss()(model(X), Y).backward()
-    first = model[0].weight.grad.copy()
+    first = model[0].weight.grad.numpy().copy()
     nn.MSELoss()(model(X), Y).backward()
     np.testing.assert_allclose(model[0].weight.grad, 2 * first)  # backward accumulates
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
+
+
+# ---------------------------------------------------------------- Parameter, as torch.nn.Parameter
+
+
+def test_parameter_is_a_trainable_leaf_tensor_that_shares_a_tensors_data(torch) -> None:
+    t = Tensor([1.0, 2.0])
+    p = nn.Parameter(t)
+    assert isinstance(p, Tensor) and p.requires_grad and p.is_leaf and p.data is t.data
+    assert not nn.Parameter(t, requires_grad=False).requires_grad
+    assert nn.Parameter([1, 2]).dtype == np.float32 and nn.Parameter().shape == (0,)
+    assert type(p * 2) is Tensor and type(torch.nn.Parameter(torch.ones(1)) * 2) is torch.Tensor
+    assert repr(p).startswith("Parameter containing:\nTensor([1., 2.]") and "requires_grad=True" in repr(p)
+    (p * p).sum().backward()
+    np.testing.assert_array_equal(p.grad, [2.0, 4.0])
+
+
+def test_linear_holds_parameters(torch) -> None:
+    ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    assert isinstance(ours.weight, nn.Parameter) and isinstance(ours.bias, nn.Parameter)
+    assert isinstance(theirs.weight, torch.nn.Parameter)
+    assert nn.Linear(3, 2, bias=False).bias is None and torch.nn.Linear(3, 2, bias=False).bias is None
+    assert [n for n, _ in nn.Linear(3, 2, bias=False).named_parameters()] == ["weight"]
+
+
+def twin_modules(torch):
+    """The same small module in both libraries: a Parameter, a plain tensor that requires grad, a Linear."""
+
+    class Ours(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn.Parameter(Tensor([2.0]))
+            self.plain = Tensor([1.0], requires_grad=True)
+            self.layer = nn.Linear(2, 1)
+
+    class Theirs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.tensor([2.0]))
+            self.plain = torch.tensor([1.0], requires_grad=True)
+            self.layer = torch.nn.Linear(2, 1)
+
+    return Ours(), Theirs()
+
+
+def names(pairs) -> list[str]:
+    return [name for name, _ in pairs]
+
+
+def test_only_parameters_register_as_in_torch(torch) -> None:
+    ours, theirs = twin_modules(torch)
+    assert names(ours.named_parameters()) == names(theirs.named_parameters()) == ["scale", "layer.weight", "layer.bias"]
+    assert names(ours.named_parameters(recurse=False)) == names(theirs.named_parameters(recurse=False)) == ["scale"]
+    assert ours.plain.requires_grad and list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_assigning_over_a_parameter_or_a_submodule_follows_torch(torch) -> None:
+    ours, theirs = twin_modules(torch)
+    with pytest.raises(TypeError, match=r"nn.Parameter or None expected.*wrap a tensor in nn.Parameter"):
+        ours.scale = Tensor([3.0], requires_grad=True)
+    with pytest.raises(TypeError):
+        theirs.scale = torch.tensor([3.0])
+    with pytest.raises(TypeError, match="nn.Module or None expected"):
+        ours.layer = Tensor([1.0])
+    with pytest.raises(TypeError):
+        theirs.layer = torch.tensor([1.0])
+    ours.scale, theirs.scale = None, None  # the slot stays, empty: neither listed nor saved
+    assert names(ours.named_parameters()) == names(theirs.named_parameters()) == ["layer.weight", "layer.bias"]
+    ours.scale, theirs.scale = nn.Parameter([5.0]), torch.nn.Parameter(torch.tensor([5.0]))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["scale", "layer.weight", "layer.bias"]
+    ours.register_parameter("extra", None)
+    assert ours.extra is None and "extra" not in ours.state_dict()
+    with pytest.raises(TypeError, match="nn.Parameter or None expected"):
+        ours.register_parameter("extra", Tensor([1.0]))
+
+
+# ---------------------------------------------------------------- the module tree
+
+
+def shared_tree(lib):
+    """Sequential(a, Sequential(a, ReLU), Linear), the Linear a shared, in minigrad (nn) or torch (torch.nn)."""
+    a = lib.Linear(2, 2)
+    return lib.Sequential(a, lib.Sequential(a, lib.ReLU()), lib.Linear(2, 1))
+
+
+def test_named_modules_lists_a_shared_module_once_as_torch(torch) -> None:
+    ours, theirs = shared_tree(nn), shared_tree(torch.nn)
+    assert names(ours.named_modules()) == names(theirs.named_modules()) == ["", "0", "1", "1.1", "2"]
+    assert names(ours.named_modules(remove_duplicate=False)) == names(theirs.named_modules(remove_duplicate=False))
+    assert names(ours.named_modules(prefix="net")) == names(theirs.named_modules(prefix="net"))
+    assert len(list(ours.modules())) == len(list(theirs.modules())) == 5
+    assert names(ours.named_children()) == names(theirs.named_children()) == ["0", "1", "2"]
+    assert names(ours.named_parameters()) == names(theirs.named_parameters())
+    assert names(ours.named_parameters(remove_duplicate=False)) == names(theirs.named_parameters(remove_duplicate=False))
+
+
+def test_train_and_eval_reach_every_module(torch) -> None:
+    model = shared_tree(nn)
+    assert model.eval() is model and not any(m.training for m in model.modules())
+    assert all(m.training for m in model.train().modules())
+    for lib_model in (model, shared_tree(torch.nn)):
+        with pytest.raises(ValueError, match="training mode is expected to be boolean"):
+            lib_model.train(1)
+
+
+# ---------------------------------------------------------------- Sequential as a list
+
+
+def test_sequential_slices_into_a_sequential_keeping_names_as_torch(torch) -> None:
+    ours, theirs = mlp(), torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    for index in (slice(1, None), slice(0, 2), slice(None, None, 2), slice(-1, None), slice(5, 9)):
+        part, torch_part = ours[index], theirs[index]
+        assert type(part) is nn.Sequential and type(torch_part) is torch.nn.Sequential
+        assert list(part._modules) == list(torch_part._modules)
+    head = ours[:2]
+    assert head[0] is ours[0] and len(head) == 2 and list(head) == [ours[0], ours[1]]
+    assert names(head.named_parameters()) == names(theirs[:2].named_parameters()) == ["0.weight", "0.bias"]
+    np.testing.assert_array_equal(head(Tensor(np.ones((2, 3)))).data, ours[1](ours[0](Tensor(np.ones((2, 3))))).data)
+    assert ours[-1] is ours[2] and len(ours) == len(theirs) == 3
+    for model in (ours, theirs):
+        with pytest.raises(IndexError, match="index 3 is out of range"):
+            model[3]
+
+
+# ---------------------------------------------------------------- Tanh, Sigmoid, Identity, Flatten
+
+
+@pytest.mark.parametrize("name", ["Tanh", "Sigmoid", "Identity", "ReLU"])
+def test_activations_match_torch(name: str, check, torch) -> None:
+    x = np.random.default_rng(0).uniform(-3, 3, (4, 3))
+    layer, torch_layer = getattr(nn, name)(), getattr(torch.nn, name)()
+    if name == "Identity":
+        check(lambda t: layer(t) * 1.0, [x], lambda t: torch_layer(t) * 1.0)
+        assert layer(x) is x and repr(nn.Identity(5, key=1)) == "Identity()"
+    else:
+        check(layer, [x], torch_layer)
+        assert layer(Tensor(x, requires_grad=True)).op == name.lower()
+
+
+@pytest.mark.parametrize("start, end", [(1, -1), (0, -1), (1, 2), (-2, -1), (2, 2), (0, 0)])
+def test_flatten_merges_the_same_dims_as_torch(start: int, end: int, check, torch) -> None:
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    check(nn.Flatten(start, end), [x], torch.nn.Flatten(start, end))
+    assert repr(nn.Flatten()) == repr(torch.nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+    with pytest.raises(ValueError, match="start_dim"):
+        nn.Flatten(2, 1)(Tensor(x))
+
+
+def test_zero_grad_can_zero_in_place_instead(torch) -> None:
+    manual_seed(0)
+    model = mlp()
+    nn.MSELoss()(model(Tensor(np.ones((4, 3)))), np.zeros((4, 1))).backward()
+    grad = model[0].weight.grad
+    model.zero_grad(set_to_none=False)
+    assert model[0].weight.grad is grad and not grad.numpy().any()

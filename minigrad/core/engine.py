@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import MODE
+from .grad_mode import MODE, observe_backward  # noqa: F401  (observe_backward: the sweep's hook)
+from .versions import _as_of, _check_versions
 
 # NOTE: counts down, so the heap of the sweep (a min-heap) pops the newest op first.
 next_seq = itertools.count(0, -1).__next__
@@ -49,71 +50,55 @@ _FREED = (
 )
 
 
-class observe_backward:
-    """Context manager: call `fn(node, grad_out, grads_sent)` after each VJP of the sweeps run inside it.
-
-    `grads_sent` holds one gradient per input of `node` (None where none is sent), already summed to
-    the input's shape. `minigrad.see.explore` uses it to show the sweep step by step.
-    """
-
-    def __init__(self, fn: Any) -> None:
-        self.fn = fn
-
-    def __enter__(self) -> "observe_backward":
-        global _observer
-        self._previous, _observer = _observer, self.fn
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        global _observer
-        _observer = self._previous
-
-
-_observer: Any = None
-
-
 def _check_finite(array: np.ndarray, node: Any, where: str) -> None:
-    if not np.isfinite(array).all():
+    """Under detect_anomaly: raise where a VJP produced NaN (and inf, with check_inf=True), as torch does."""
+    bad = not np.isfinite(array).all() if MODE.anomaly_check_inf else np.isnan(array).any()
+    if bad:
         trace = getattr(node, "_trace", None)
         origin = f"; the op was created at {trace}" if trace else ""
-        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced NaN or inf in its {where}{origin}")
+        what = "NaN or inf" if MODE.anomaly_check_inf else "NaN"
+        raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced {what} in its {where}{origin}")
 
 
-def backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (d out / d root) from `root` and add the result into each leaf's `.grad`.
-
-    Leaf gradients are all collected first, so an error raised mid-pass leaves every `.grad` as it was.
-    """
-    for t, g in leaf_grads(root, grad, retain_graph).items():
-        t.grad = g if t.grad is None else t.grad + g  # PyTorch accumulates, never assigns
-
-
-def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
+def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool, more: tuple = ()) -> dict:
     """d root / d leaf (times `grad`) for every leaf that requires grad, without touching `.grad`.
 
+    `more` holds further (root, grad) pairs swept at once (autograd.grad of several outputs).
     Each op gets a decreasing sequence number when it is recorded, after the ops that made its
     inputs, so when the heap hands out the newest pending node, every consumer of it has already
     added its share to its gradient.
     """
-    if root._op is None:
+    if root._op is None and not more:
         return {root: grad.copy()}
     leaves: dict = {}
-    root._pending = grad
-    heap = [(root._seq, root)]
-    anomaly, observer = MODE.detect_anomaly, _observer
+    heap: list = []
+    for start, g in ((root, grad), *more):
+        if start._op is None:
+            leaves[start] = leaves[start] + g if start in leaves else g.copy()
+        elif start._pending is None:
+            start._pending = g
+            heappush(heap, (start._seq, start))
+        else:
+            start._pending = start._pending + g
+    anomaly, observer, last_inplace = MODE.detect_anomaly, MODE.observer, MODE.last_inplace
+    held = None
     try:
-        while heap:
-            node = heappop(heap)[1]
+        node = heappop(heap)[1] if heap else None
+        while node is not None:
             grad_out, node._pending = node._pending, None
             if node._saved is None:
                 raise RuntimeError(_FREED.format(op=node._op.name))
             if node._retains_grad:
                 leaves[node] = grad_out.copy()
+            # NOTE: only a node older than the newest in-place change can have had its inputs changed
+            # or recorded anew since; in a training loop every graph is newer, so nothing is checked.
+            stale = node._seq > last_inplace
+            if stale:
+                _check_versions(node)
             grads = node._op.vjp(node, grad_out)
-            if not retain_graph:
-                node._saved = None  # what the op kept beyond its inputs and output; None marks a node done
             sent = [] if observer is not None else None
-            parent = node._x
+            held = None
+            parent = node._x if not stale else _as_of(node._x, node)
             for g in grads:
                 if g is not None:
                     if anomaly:
@@ -124,12 +109,15 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                             g = unbroadcast(g, data.shape)
                         except ValueError as err:
                             raise RuntimeError(f"op {node._op.name!r} returned a bad gradient: {err}") from None
-                    if g.dtype != data.dtype:
+                    if g.dtype is not data.dtype and g.dtype != data.dtype:  # NOTE: identity first, ~0.1 us a node
                         g = g.astype(data.dtype)
                     if parent._op is not None:
                         if parent._pending is None:
                             parent._pending = g
-                            heappush(heap, (parent._seq, parent))
+                            if held is None and not heap:
+                                held = parent
+                            else:
+                                heappush(heap, (parent._seq, parent))
                         else:
                             parent._pending = parent._pending + g
                     elif parent._requires_grad:
@@ -141,11 +129,23 @@ def leaf_grads(root: Any, grad: np.ndarray, retain_graph: bool) -> dict:
                             leaves[parent] = g.copy() if g is grad_out or g.base is not None else g
                 if sent is not None:
                     sent.append(g)
-                parent = node._y
+                parent = node._y if not stale or node._y is None else _as_of(node._y, node)
+            if not retain_graph:
+                # NOTE: the graph lets go as torch's does: the node keeps its op and values but no
+                # longer its inputs, so what the user does not hold is freed; None marks it done.
+                node._saved = node._x = node._y = None
             if sent is not None:
                 observer(node, grad_out, tuple(sent))
+            # NOTE: in a chain the one node just made pending runs next, so the heap is used only
+            # while several are pending: its push and pop were a sixth of the Titanic backward.
+            if held is not None and heap:
+                heappush(heap, (held._seq, held))
+                held = None
+            node = held if held is not None else (heappop(heap)[1] if heap else None)
     except BaseException:
         for _, t in heap:
             t._pending = None
+        if held is not None:
+            held._pending = None
         raise
     return leaves

@@ -98,3 +98,60 @@ def gradcheck(
                     raise GradcheckError(message)
                 return False
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Sequence[np.ndarray] | np.ndarray | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check fn's second derivatives: the gradient of (d fn / d inputs · v) against finite differences of it.
+
+    v is `grad_outputs` (default: fixed random values of fn's output shape). For every input i and
+    element e of the first derivative d<fn·v>/d input_i, its gradient from a backward with
+    create_graph=True is compared with central differences of the first derivative, in float64.
+
+    Raises:
+        GradcheckError: on the first mismatch, naming both inputs, the elements and both values.
+    """
+    from .autograd import grad
+
+    arrays = [np.array(t.data if isinstance(t, Tensor) else t, dtype=np.float64)
+              for t in ((inputs,) if isinstance(inputs, Tensor) else inputs)]
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    out = _outputs(fn, leaves)
+    v = np.random.default_rng(0).standard_normal(out.shape) if grad_outputs is None else np.asarray(grad_outputs, np.float64)
+
+    def first(values: list[np.ndarray], create_graph: bool) -> tuple[list[Tensor], list[Tensor | None]]:
+        xs = [Tensor(a, requires_grad=True) for a in values]
+        return xs, list(grad(_outputs(fn, xs), xs, v, create_graph=create_graph, allow_unused=True))
+
+    xs, firsts = first(arrays, True)
+    for i, g in enumerate(firsts):
+        # NOTE: a first derivative without a history says every second derivative is 0; check that too.
+        shape = arrays[i].shape
+        for e in np.ndindex(shape):
+            onehot = np.zeros(shape)
+            onehot[e] = 1.0
+            recorded = g is not None and g.requires_grad
+            analytic = grad(g, xs, onehot, retain_graph=True, allow_unused=True) if recorded else (None,) * len(xs)
+            for j, a in enumerate(arrays):
+                row = np.zeros(a.shape) if analytic[j] is None else analytic[j].data
+                for k in np.ndindex(a.shape):
+                    numeric = 0.0
+                    for sign in (1.0, -1.0):
+                        shifted = [b.copy() for b in arrays]
+                        shifted[j][k] += sign * eps
+                        gi = first(shifted, False)[1][i]
+                        numeric += sign * (0.0 if gi is None else gi.data[e]) / (2 * eps)
+                    if not abs(row[k] - numeric) <= atol + rtol * abs(numeric):
+                        if raise_exception:
+                            raise GradcheckError(
+                                f"gradgradcheck: d(d out / d input {i})[{e}] / d input {j}[{k}] is {row[k]!r} "
+                                f"from backward with create_graph=True, but {numeric!r} from finite differences")
+                        return False
+    return True

@@ -7,20 +7,25 @@ computation graph.
 """
 from __future__ import annotations
 
+import math
 import numbers
+import operator
 import os
 import traceback
 from collections import defaultdict
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from . import engine
 from .engine import next_seq
-from .grad_mode import MODE
+from .grad_mode import MODE, no_grad
+from . import grad_fn as _grad_fn
+from .errors import ShapeError
 from .ops import (
-    Add, Div, Exp, Index, Log, MatMul, Mean, Mul, Neg, Op, Pow, ReLU, Reshape, Sigmoid, Square, Sub, Sum, Tanh,
-    Transpose,
+    Abs, Add, Cast, Clamp, Clone, Div, Exp, Expand, Index, IndexPut, Log, LogSoftmax, MatMul, Max, Maximum, Mean, Min,
+    Minimum, Mul, Neg, Op, Pow, PowTensor, ReLU, Reshape, Sigmoid, Softmax, Sqrt, Square, Squeeze, Sub, Sum, Tanh,
+    Transpose, Unsqueeze,
 )
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -72,10 +77,8 @@ def _wrap(data: np.ndarray, requires_grad: bool = False) -> "Tensor":
     """Make a Tensor around an array that already has the right dtype (no checks, no copy)."""
     t = Tensor.__new__(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = t.name = t._op = t._modified = None
     t._requires_grad = requires_grad
-    t.name = None
-    t._op = None
     t._retains_grad = False
     return t
 
@@ -95,6 +98,10 @@ def _lift(value: Any, like: "Tensor") -> "Tensor":
         return value
     if isinstance(value, numbers.Real):
         dtype = like.data.dtype
+        if dtype.kind != "f":
+            # NOTE: against a bool or integer tensor a number keeps its kind, floats in the default
+            # dtype, as torch's wrapped numbers; these are not cached (2 == 2.0 would share an entry).
+            return _wrap(np.array(value, DEFAULT_DTYPE if isinstance(value, float) else None))
         constant = _wrap(_read_only(np.array(value, dtype=dtype)))
         if value and len(_CONSTANTS[dtype]) < 256:
             _CONSTANTS[dtype][value] = constant
@@ -130,7 +137,7 @@ def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, (x,), err) from None
     out.data = data if type(data) is _ndarray else np.asarray(data)
-    out.grad = out.name = None
+    out._grad = out.name = out._modified = None
     out._retains_grad = False
     if x._requires_grad and MODE.grad_enabled:
         out._op = op
@@ -148,24 +155,33 @@ def _unary(op: type[Op], x: "Tensor", *args: Any) -> "Tensor":
     return out
 
 
-def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
+def _binary(op: type[Op], x: "Tensor", y: Any, *args: Any) -> "Tensor":
     """Apply a two-input op: run its forward on the arrays and record it if an input requires grad.
 
     `y` may also be a number or an array (the right operand of `x + 2`): it becomes a constant.
     """
     if type(y) is float or type(y) is int:  # a Python number: its cached constant, else _lift makes one
         constant = _CONSTANTS[x.data.dtype].get(y)
-        y = _lift(y, x) if constant is None else constant
-    elif type(y) is not Tensor:
+        if constant is None:
+            y = _lift(y, x)
+            if y.data.dtype is not x.data.dtype:
+                return _binary_promoted(op, x, y, args)
+        else:
+            y = constant
+    elif type(y) is not Tensor and not isinstance(y, Tensor):  # a Parameter is a Tensor already
         y = _lift(y, x)
+        if y.data.dtype is not x.data.dtype:
+            return _binary_promoted(op, x, y, args)
+    elif y.data.dtype is not x.data.dtype:  # NOTE: the one check torch's dtype rule costs an op
+        return _binary_promoted(op, x, y, args)
     out = _new(Tensor)
     out._saved = ()
     try:
-        data = op.forward(out, x.data, y.data)
+        data = op.forward(out, x.data, y.data, *args)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, (x, y), err) from None
     out.data = data if type(data) is _ndarray else np.asarray(data)
-    out.grad = out.name = None
+    out._grad = out.name = out._modified = None
     out._retains_grad = False
     if (x._requires_grad or y._requires_grad) and MODE.grad_enabled:
         out._op = op
@@ -183,35 +199,78 @@ def _binary(op: type[Op], x: "Tensor", y: Any) -> "Tensor":
     return out
 
 
+def _binary_promoted(op: type[Op], x: "Tensor", y: "Tensor", args: tuple) -> "Tensor":
+    """A two-input op on operands of different dtypes, in torch's result dtype (see `result_type`).
+
+    The forward runs on the operands cast to that dtype; the node links the operands themselves, so
+    their gradients reach them (the engine casts each gradient to its input's dtype).
+    """
+    dtype = np.dtype(result_type(x.data, y.data).char)  # the shared descriptor, which _binary compares by identity
+    out = _binary(op, _cast(x, dtype), _cast(y, dtype), *args)
+    if out._op is not None:
+        out._x, out._y = x, y
+    return out
+
+
+def _cast(t: "Tensor", dtype: np.dtype) -> "Tensor":
+    """t, or a stand-in for it whose array has `dtype` (the very descriptor object)."""
+    data = t.data
+    if data.dtype is dtype:
+        return t
+    return _wrap(data.view(dtype) if data.dtype == dtype else data.astype(dtype), t._requires_grad)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """torch's result dtype of an op on arrays a and b (numpy's differs in two places).
+
+    Within one category (bool, integer, floating), a 0-d operand does not widen a dimensioned one:
+    float32 (3,) * float64 () is float32, where numpy gives float64. Across categories the higher
+    one decides: int64 * float32 is float32, not float64. Otherwise the two promote as in numpy.
+    """
+    if (a.ndim == 0) != (b.ndim == 0):
+        zero, dimensioned = (a, b) if a.ndim == 0 else (b, a)
+        return zero.dtype if _CATEGORY[zero.dtype.kind] > _CATEGORY[dimensioned.dtype.kind] else dimensioned.dtype
+    return promote_types(a.dtype, b.dtype)
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch's promotion of two dtypes of operands alike in dimension: the higher category decides
+    (int64 with float32 is float32), within one category the wider type."""
+    ka, kb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ka != kb:
+        return a if ka > kb else b
+    return np.promote_types(a, b)
+
+
 _NEEDS_X = (True,)  # _needs_input_grad of every recorded one-input op
 _NEEDS = (((False, False), (False, True)), ((True, False), (True, True)))  # by (x, y) requires_grad
 
 
 def _watch(node: "Tensor", data: np.ndarray) -> None:
-    """Under detect_anomaly: remember where the op was called and check its output is finite."""
+    """Under detect_anomaly: remember where the op was called, and with check_forward check its output."""
     node._trace = _caller()
-    engine._check_finite(data, node, "forward")
+    if MODE.anomaly_check_forward:
+        bad = not np.isfinite(data).all() if MODE.anomaly_check_inf else np.isnan(data).any()
+        if bad:
+            what = "NaN or inf" if MODE.anomaly_check_inf else "NaN"
+            raise RuntimeError(f"detect_anomaly: op {node._op.name!r} produced {what} in its forward; "
+                               f"the op was created at {node._trace}")
 
 
 def _op_error(op: type[Op], inputs: tuple["Tensor", ...], err: Exception) -> Exception:
     """The error for a failed forward: names the op, every input shape and the rule broken."""
     shapes = " and ".join(str(t.data.shape) for t in inputs)
     reason = op.hint or str(err)
-    return type(err)(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}")
+    kind = ShapeError if type(err) is ValueError else type(err)
+    return kind(f"{op.name}: cannot apply to shape{'s' * (len(inputs) > 1)} {shapes}: {reason}")
 
 
 _new = object.__new__
 _ndarray = np.ndarray
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _untraceable(what: str) -> RuntimeError:
-    """The error for reading a tensor's value while minigrad.compile traces a step, naming the user's line."""
-    return RuntimeError(
-        f"minigrad.compile cannot trace {what} at {_caller()}: the step reads a tensor's value into Python, "
-        "so the generated program would keep this one call's number (or this one branch of an if) forever. "
-        "Return the tensor from the step and read it after the call, or keep this step uncompiled."
-    )
 
 
 def _caller() -> str:
@@ -222,7 +281,309 @@ def _caller() -> str:
     return "unknown"
 
 
-class Tensor:
+class _InPlace:
+    """In-place ops, as torch's: `+= -= *= /=`, `add_`, `zero_`, `copy_`, `x[i] = v`, ... (mixed into Tensor).
+
+    On a tensor that takes part in no graph (a leaf under no_grad, the optimizer idiom) they change
+    its array, and it stays the same object. On a tensor of a graph they are recorded: the tensor
+    becomes the node of the new op, and what it was before lives on as that node's input. Either
+    way the tensor's version goes up, so a backward that needs the old values raises instead of
+    using the new ones. A leaf that requires grad refuses them while grad mode is on, as in torch.
+    """
+
+    __slots__ = ()
+
+    def add_(self, other: Any, *, alpha: float = 1) -> "Tensor":
+        return _inplace(self, (lambda t, o: t + o) if alpha == 1 else (lambda t, o: t + o * alpha), other)
+
+    def sub_(self, other: Any, *, alpha: float = 1) -> "Tensor":
+        return _inplace(self, (lambda t, o: t - o) if alpha == 1 else (lambda t, o: t - o * alpha), other)
+
+    def mul_(self, other: Any) -> "Tensor":
+        return _inplace(self, lambda t, o: t * o, other)
+
+    def div_(self, other: Any) -> "Tensor":
+        return _inplace(self, lambda t, o: t / o, other)
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, Tensor):
+            index = _index_array(index)
+        _inplace(self, lambda t, v: _binary(IndexPut, t, v, index), value)
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy src (broadcast to this shape, cast to this dtype) into this tensor."""
+        return _inplace(self, lambda t, v: _binary(IndexPut, t, v, Ellipsis), src)
+
+    def fill_(self, value: float) -> "Tensor":
+        return self.copy_(float(value))
+
+    def zero_(self) -> "Tensor":
+        return self.copy_(0.0)
+
+
+# ---------------------------------------------------------------- torch's tensor vocabulary
+# The methods a torch user reaches for beyond arithmetic, mixed into Tensor. Each differentiable one
+# records a single op of the op table; comparisons, argmax and the shape queries record nothing.
+
+
+class _Size(int):
+    """The number of elements (numpy's `x.size`), callable as torch's `x.size()` and `x.size(dim)`."""
+
+    def __new__(cls, shape: tuple[int, ...]) -> "_Size":
+        self = super().__new__(cls, math.prod(shape))
+        self.shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        try:
+            return self.shape[dim]
+        except IndexError:
+            raise IndexError(f"size({dim}): dim out of range for a tensor of shape {self.shape}") from None
+
+
+class ValuesIndices(NamedTuple):
+    """What x.max(dim) and x.min(dim) return, as torch's: the values and, as int64, where they are."""
+
+    values: "Tensor"
+    indices: "Tensor"
+
+
+class _TorchMethods:
+    """torch's tensor methods beyond arithmetic (mixed into Tensor).
+
+    Comparisons (`x > 0`, `x == y`) return tensors of dtype bool and argmax/argmin tensors of int64,
+    as torch's; they carry no gradient and cannot require one. They index (`x[x > 0]`), combine
+    (`&`, `|`, `~`) and convert (`.float()`, `.sum()`). Every other minigrad tensor is floating.
+    """
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # by identity, as torch's: tensors stay dict keys although == is elementwise
+
+    # ------------------------------------------------------------ elementwise
+
+    def sqrt(self) -> "Tensor":
+        return _unary(Sqrt, self)
+
+    def abs(self) -> "Tensor":
+        """|x|; its gradient at 0 is 0, as torch's."""
+        return _unary(Abs, self)
+
+    __abs__ = abs
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        """x limited to [min, max] (either may be None); the gradient passes where min <= x <= max."""
+        if min is None and max is None:
+            raise TypeError("clamp() needs min, max or both")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            raise TypeError("clamp() takes number bounds; for tensor bounds use x.maximum(low).minimum(high)")
+        return _unary(Clamp, self, -math.inf if min is None else float(min), math.inf if max is None else float(max))
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> "Tensor":
+        """The larger of self and other, elementwise (a tie gives each half the gradient, as torch)."""
+        return _binary(Maximum, self, other)
+
+    def minimum(self, other: Any) -> "Tensor":
+        """The smaller of self and other, elementwise (a tie gives each half the gradient, as torch)."""
+        return _binary(Minimum, self, other)
+
+    def pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent, for a number or a tensor exponent."""
+        return self**exponent
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """self where condition holds, else other (torch's x.where(condition, y))."""
+        from .functional import where
+
+        return where(condition, self, other)
+
+    def softmax(self, dim: int) -> "Tensor":
+        """exp(x) / exp(x).sum(dim): each slice along dim becomes a probability distribution."""
+        return _unary(Softmax, self, operator.index(dim))
+
+    def log_softmax(self, dim: int) -> "Tensor":
+        """log(softmax(x, dim)), computed without forming softmax (no log of a rounded 0)."""
+        return _unary(LogSoftmax, self, operator.index(dim))
+
+    # ------------------------------------------------------------ max, min, argmax
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """x.max(): the largest element (a 0-d tensor). x.max(dim): a pair (values, indices) along dim,
+        as torch's. x.max(other): the elementwise maximum."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return _unary(Max, self)
+        out = _unary(Max, self, operator.index(dim), keepdim)
+        return ValuesIndices(out, _wrap(out._params[2]))
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """x.min(), x.min(dim) -> (values, indices), x.min(other): as `max`."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return _unary(Min, self)
+        out = _unary(Min, self, operator.index(dim), keepdim)
+        return ValuesIndices(out, _wrap(out._params[2]))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Where the largest element is (of the flattened tensor when dim is None), as an int64 tensor."""
+        return _wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Where the smallest element is, as `argmax`."""
+        return _wrap(np.asarray(np.argmin(self.data, axis=dim, keepdims=keepdim)))
+
+    # ------------------------------------------------------------ comparisons and masks (no gradient)
+
+    def __lt__(self, other: Any) -> Any:
+        return _compare(self, other, np.less, "lt")
+
+    def __le__(self, other: Any) -> Any:
+        return _compare(self, other, np.less_equal, "le")
+
+    def __gt__(self, other: Any) -> Any:
+        return _compare(self, other, np.greater, "gt")
+
+    def __ge__(self, other: Any) -> Any:
+        return _compare(self, other, np.greater_equal, "ge")
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return _compare(self, other, np.equal, "eq")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return _compare(self, other, np.not_equal, "ne")
+
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    def __and__(self, other: Any) -> Any:
+        return _compare(self, other, np.bitwise_and, "and")
+
+    def __or__(self, other: Any) -> Any:
+        return _compare(self, other, np.bitwise_or, "or")
+
+    def __xor__(self, other: Any) -> Any:
+        return _compare(self, other, np.bitwise_xor, "xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self) -> "Tensor":
+        """~mask: logical not of a bool tensor."""
+        return _wrap(np.invert(self.data))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Whether any element is nonzero (True), as a bool tensor."""
+        return _wrap(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Whether every element is nonzero (True), as a bool tensor."""
+        return _wrap(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)))
+
+    # ------------------------------------------------------------ shape
+
+    def view(self, *shape: Any) -> "Tensor":
+        """torch's name for reshape; minigrad's arrays reshape whatever their layout (a copy if need be)."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """The axes from start_dim to end_dim (both included) merged into one."""
+        shape = self.data.shape
+        if not shape:
+            return self.reshape(1)
+        start, end = (_axis_index(d, len(shape), "flatten") for d in (start_dim, end_dim))
+        if start > end:
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+        if start == end:
+            return self  # as torch's: nothing to merge, no op recorded
+        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """A new axis of length 1 at dim (negative dims count from the end of the result, as torch)."""
+        return _unary(Unsqueeze, self, operator.index(dim))
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> "Tensor":
+        """Drop the axes of length 1: all of them, or those among dim (other axes in dim stay, as torch)."""
+        return _unary(Squeeze, self, tuple(dim) if isinstance(dim, (list, tuple)) else dim)
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        """Broadcast to sizes (-1 keeps an axis); new axes go in front. A read-only view, as torch's."""
+        if len(sizes) == 1 and not isinstance(sizes[0], numbers.Integral):
+            sizes = tuple(sizes[0])
+        return _unary(Expand, self, tuple(operator.index(n) for n in sizes))
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return self.expand(other.shape)
+
+    def clone(self) -> "Tensor":
+        """A copy that stays in the graph (the gradient flows back to self), unlike detach()."""
+        return _unary(Clone, self)
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of axes (numpy's ndim)."""
+        return self.data.ndim
+
+    # ------------------------------------------------------------ dtype
+
+    def to(self, dtype: Any, copy: bool = False) -> "Tensor":
+        """This tensor as dtype (np.float16/32/64): itself when it already is, unless copy=True."""
+        target = _as_dtype(dtype)
+        if target == self.data.dtype and not copy:
+            return self
+        return _unary(Cast, self, target)
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(np.float16)
+
+    # ------------------------------------------------------------ torch's backward graph
+
+    @property
+    def grad_fn(self) -> "_grad_fn.Node | None":
+        """The op that made this tensor as torch shows it: a node named as torch names it
+        (`MulBackward0`) with `next_functions`; None for a leaf. Made anew on each access."""
+        return None if self._op is None else _grad_fn.node(self)
+
+
+def _compare(x: "Tensor", other: Any, ufunc: Any, name: str) -> Any:
+    """ufunc(x, other) on the arrays, as a tensor that records nothing (a bool mask for comparisons)."""
+    if isinstance(other, Tensor):
+        other = other.data
+    elif not isinstance(other, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+        return NotImplemented
+    try:
+        return _wrap(np.asarray(ufunc(x.data, other)))
+    except ValueError as err:
+        raise ShapeError(f"{name}: cannot apply to shapes {x.shape} and {np.shape(other)}: {err}") from None
+
+
+def _axis_index(dim: int, ndim: int, what: str) -> int:
+    """dim as an axis in [0, ndim), negative ones counted from the end."""
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{what}: dim {dim} is out of range for {ndim} axes")
+    return dim % ndim
+
+
+def _index_array(index: "Tensor") -> np.ndarray:
+    """A tensor used as an index: a bool mask stays a mask, integers stay positions, floats become them."""
+    data = index.data
+    return data if data.dtype.kind in "biu" else data.astype(np.intp)
+
+
+class Tensor(_InPlace, _TorchMethods):
     """An n-dimensional array that records the ops applied to it, for reverse-mode autograd.
 
     Args:
@@ -245,22 +606,26 @@ class Tensor:
     # NOTE: a tensor made by a recorded op is also that op's node in the graph (as a micrograd Value
     # is): `_op` (the Op class; None for a leaf), `_x`/`_y` (its inputs; `_y` is None for a
     # one-input op), `_params`, `_saved`, `_needs_input_grad`, `_seq`, `_pending` (the
-    # gradient summed so far during backward) and `_trace` (under detect_anomaly). One object per
+    # gradient summed so far during backward) and `_trace` (under detect_anomaly). `_modified` lists
+    # the sequence numbers of the in-place changes of its data (the version counter), and
+    # `_previous` is what it was before an in-place op recorded it anew. One object per
     # op instead of a tensor, an op object and a tuple of inputs: the cyclic GC rescans live
     # objects, and on a 100,000-op chain three per op cost 1.6 us of the 4.3 us an op took; one
     # costs about 0.3 us.
-    __slots__ = ("data", "grad", "_requires_grad", "name", "_retains_grad", "_op", "_x", "_y", "_saved",
-                 "_params", "_needs_input_grad", "_seq", "_pending", "_trace", "__weakref__")
+    __slots__ = ("data", "_grad", "_requires_grad", "name", "_retains_grad", "_op", "_x", "_y", "_saved",
+                 "_params", "_needs_input_grad", "_seq", "_pending", "_trace", "_modified", "_previous",
+                 "_vjp_of", "__weakref__")
     # NOTE: makes `ndarray + Tensor` call Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
         self.data = _as_array(data, dtype)
-        self.grad: np.ndarray | None = None
+        self._grad: Tensor | None = None
         self._requires_grad = bool(requires_grad)
         self.name = name
         self._retains_grad = False
         self._op: type[Op] | None = None
+        self._modified: list[int] | None = None
 
     # ------------------------------------------------------------ attributes
 
@@ -276,12 +641,41 @@ class Tensor:
                 "requires_grad can only be changed on leaf tensors; this tensor was produced by "
                 f"op {self._op.name!r}. Use .detach() to get a leaf copy of it."
             )
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients; this one is {self.data.dtype} "
+                "(a comparison or argmax result); convert it with .float() first"
+            )
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set requires_grad in place and return self (as torch.Tensor.requires_grad_)."""
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient backward() accumulated here: a Tensor of this tensor's shape and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__module__}.{type(value).__name__}; wrap an array with minigrad.Tensor")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
+                                   f"'{self.dtype}'. The gradient must match the tensor's dtype: convert it with .to()")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's data has had (torch's version counter)."""
+        return len(self._modified) if self._modified else 0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -296,8 +690,10 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> "_Size":
+        """The number of elements, numpy's `x.size`; also callable as torch's `x.size()` (the shape)
+        and `x.size(dim)` (one axis's length)."""
+        return _Size(self.data.shape)
 
     @property
     def is_leaf(self) -> bool:
@@ -318,6 +714,8 @@ class Tensor:
         """The input tensors of the op that made this tensor, in argument order (none for a leaf)."""
         if self._op is None:
             return ()
+        if self._x is None:
+            raise RuntimeError(_RELEASED.format(op=self._op.name))
         return (self._x,) if self._y is None else (self._x, self._y)
 
     @property
@@ -334,6 +732,19 @@ class Tensor:
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each input, whether backward computes its gradient (as torch's ctx.needs_input_grad)."""
         return () if self._op is None else self._needs_input_grad
+
+    @property
+    def made_by_vjp_of(self) -> "Tensor | None":
+        """The forward node whose VJP recorded this node during a backward with create_graph=True, else None.
+
+        The nodes of a gradient's graph are the derivative formulas of forward ops: this names which.
+        """
+        return getattr(self, "_vjp_of", None)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped (as torch's .mT), for batched matrices."""
+        return self.transpose(-2, -1)
 
     @property
     def T(self) -> "Tensor":
@@ -359,31 +770,21 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
-        if MODE.tracing:
-            raise _untraceable("t.numpy()")
         return self.data
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if MODE.tracing:
-            raise _untraceable("t.item()")
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise ShapeError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def __float__(self) -> float:
-        if MODE.tracing:
-            raise _untraceable("float(t)")
         return float(self.item())
 
     def __bool__(self) -> bool:
-        if MODE.tracing:
-            raise _untraceable("bool(t) (an if or while on a tensor)")
         return bool(self.data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if MODE.tracing:
-            raise _untraceable("np.asarray(t)")
         if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
             raise ValueError(f"cannot view a {self.data.dtype} tensor as {np.dtype(dtype)} without a copy")
         out = self.data if dtype is None else self.data.astype(dtype, copy=False)
@@ -392,8 +793,12 @@ class Tensor:
     # ------------------------------------------------------------ graph
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph (no grad flows through it)."""
-        return _wrap(self.data)
+        """A new leaf sharing this tensor's data and version counter, cut from the graph (as torch's)."""
+        if self._modified is None:
+            self._modified = []
+        out = _wrap(self.data)
+        out._modified = self._modified
+        return out
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
@@ -406,21 +811,24 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def backward(self, grad: Any = None, retain_graph: bool = False, *, gradient: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: "Tensor | Sequence[Tensor] | None" = None, *, grad: Any = None) -> None:
         """Compute d self / d leaf for every leaf that requires grad, adding it into `leaf.grad`.
 
         Args:
-            grad: d(something)/d(self), same shape as self. May be omitted when self has one
-                element (then it is 1, as for a loss).
+            gradient: d(something)/d(self), same shape as self. May be omitted when self has one
+                element (then it is 1, as for a loss). `grad=` is accepted for it too.
             retain_graph: keep the graph usable so backward can run again through it; by
                 default each op's saved state is released as soon as its VJP has run, and a
                 second backward raises, as in PyTorch.
-            gradient: torch's name for `grad`.
+            create_graph: record the backward pass as a graph, so `.grad` has a history and can be
+                differentiated again (the double-backward idiom); retain_graph then defaults to True.
+            inputs: accumulate only into these tensors' `.grad` (leaves or not), as torch.
 
         Raises:
             RuntimeError: self does not require grad; grad omitted for a non-scalar; the graph
                 was already freed by an earlier backward. Nothing is changed when it raises.
-            ValueError: `grad` has the wrong shape.
+            ShapeError: `grad` has the wrong shape.
 
         Example:
             >>> x = Tensor([1.0, 2.0], requires_grad=True)
@@ -429,6 +837,10 @@ class Tensor:
         """
         if gradient is not None:
             grad = gradient
+        if create_graph or inputs is not None:
+            from .autograd import backward
+
+            return backward(self, grad, retain_graph, create_graph, inputs)
         if not self._requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad and has no graph: "
@@ -449,8 +861,8 @@ class Tensor:
         else:
             grad = _as_array(grad, self.data.dtype)
             if grad.shape != self.data.shape:
-                raise ValueError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
-        engine.backward(self, grad, retain_graph)
+                raise ShapeError(f"backward(grad=...) has shape {grad.shape}, but this tensor has shape {self.shape}")
+        _accumulate(engine.leaf_grads(self, grad, bool(retain_graph)))
 
     # ------------------------------------------------------------ arithmetic
 
@@ -491,21 +903,20 @@ class Tensor:
         return self
 
     def __pow__(self, exponent: Any) -> "Tensor":
-        if isinstance(exponent, Tensor) or not isinstance(exponent, numbers.Real):
-            raise TypeError(
-                f"Tensor ** needs a number exponent, got {type(exponent).__name__}; "
-                "for a tensor exponent write (x.log() * y).exp()"
-            )
-        return _unary(Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
+        if isinstance(exponent, numbers.Real):
+            return _unary(Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
+        if isinstance(exponent, (Tensor, np.ndarray)):
+            return _binary(PowTensor, self, exponent)
+        raise TypeError(f"Tensor ** needs a number or a tensor exponent, got {type(exponent).__name__}")
 
     def __rpow__(self, base: Any) -> "Tensor":
-        if not isinstance(base, numbers.Real) or base <= 0:
-            raise TypeError(f"number ** Tensor needs a positive number base, got {base!r}")
-        return (self * float(np.log(base))).exp()
+        if not isinstance(base, (numbers.Real, np.ndarray)):
+            raise TypeError(f"number ** Tensor needs a number base, got {type(base).__name__}")
+        return _binary(PowTensor, _lift(base, self), self)
 
     def __getitem__(self, index: Any) -> "Tensor":
         if isinstance(index, Tensor):
-            index = index.data.astype(np.intp)
+            index = _index_array(index)
         return _unary(Index, self, index)
 
     # ------------------------------------------------------------ named ops
@@ -558,7 +969,7 @@ class Tensor:
             try:
                 order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
             except IndexError:
-                raise ValueError(f"transpose: dims {axes} are out of range for shape {self.shape}") from None
+                raise ShapeError(f"transpose: dims {axes} are out of range for shape {self.shape}") from None
             axes = tuple(order)
         return _unary(Transpose, self, axes or None)
 
@@ -572,21 +983,83 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
 
+def _accumulate(leaf_grads: dict) -> None:
+    """Add each gradient into its tensor's `.grad`, a Tensor without history (torch accumulates, never assigns)."""
+    for t, g in leaf_grads.items():
+        if type(g) is not _ndarray:
+            g = np.array(g)  # an op on 0-d arrays gives a numpy scalar; .grad must be an editable 0-d tensor
+        if t._grad is None:
+            t._grad = _wrap(g)
+        elif t._grad.data.flags.writeable and t._grad.data.shape == g.shape:
+            np.add(t._grad.data, g, out=t._grad.data, casting="same_kind")
+        else:
+            t._grad = _wrap(t._grad.data + g)
+
+
+_RELEASED = (
+    "the graph below this tensor (made by op {op!r}) was released by backward(), as PyTorch frees its "
+    "graph: draw or explain it before calling backward(), or call backward(retain_graph=True)"
+)
+
+
+def _inplace(t: Tensor, fn: Any, other: Any) -> Tensor:
+    """Apply `fn(t, other)` in place on t (see _InPlace); nothing changes when it raises."""
+    record = MODE.grad_enabled and (t._requires_grad or isinstance(other, Tensor) and other._requires_grad)
+    if record and t._op is None and t._requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. Update it under "
+            "`with minigrad.no_grad():` (as optimizers do), or change a .clone() of it instead"
+        )
+    seq = next_seq()
+    if record:
+        before = _new(Tensor)
+        for slot in _NODE_SLOTS:
+            if hasattr(t, slot):
+                setattr(before, slot, getattr(t, slot))
+        before.data = t.data.copy()  # what the new op reads in backward: the values before the change
+        if t._modified is None:
+            t._modified = []
+        before._modified = t._modified  # a node that saved the old values sees the new version
+        result = fn(before, other)
+    else:
+        with no_grad():
+            result = fn(t, other)
+    if result.data.shape != t.data.shape:
+        raise RuntimeError(
+            f"output with shape {list(t.data.shape)} doesn't match the broadcast shape {list(result.data.shape)}"
+        )
+    np.copyto(t.data, result.data, casting="same_kind")
+    if record:
+        for slot in ("_op", "_x", "_y", "_params", "_saved", "_needs_input_grad", "_seq", "_pending", "_trace"):
+            if hasattr(result, slot):
+                setattr(t, slot, getattr(result, slot))
+        t._requires_grad, t._previous = True, before
+    if t._modified is None:
+        t._modified = [seq]
+    else:
+        t._modified.append(seq)
+    MODE.last_inplace = seq
+    return t
+
+
+_NODE_SLOTS = tuple(s for s in Tensor.__slots__ if s != "__weakref__")
+
+
 def _matmul(x: Tensor, y: Any) -> Tensor:
     """x @ y with np.matmul's rules. MatMul itself only sees operands of 2 or more dims.
 
     NOTE: a 1-D operand is a row (left) or a column (right) vector: reshape it to a matrix,
     multiply, and drop that axis again, so one VJP rule (grad_x = grad_out @ y.T) covers all cases.
     """
-    if type(y) is not Tensor:
+    if type(y) is not Tensor and not isinstance(y, Tensor):
         y = _lift(y, x)
     if x.data.ndim >= 2 and y.data.ndim >= 2:
         return _binary(MatMul, x, y)
     if x.data.ndim == 0 or y.data.ndim == 0:
-        raise ValueError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: a 0-d tensor has no matrix product; use *")
+        raise ShapeError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: a 0-d tensor has no matrix product; use *")
     inner_y = y.data.shape[0] if y.data.ndim == 1 else y.data.shape[-2]
     if x.data.shape[-1] != inner_y:
-        raise ValueError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: {MatMul.hint}")
+        raise ShapeError(f"matmul: cannot apply to shapes {x.shape} and {y.shape}: {MatMul.hint}")
     out = _binary(MatMul, x.reshape(1, -1) if x.data.ndim == 1 else x, y.reshape(-1, 1) if y.data.ndim == 1 else y)
     shape = out.data.shape
     if x.data.ndim == 1:

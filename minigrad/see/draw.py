@@ -2,27 +2,32 @@
 
 As in torchviz's dot.py, finding what to draw is separate from drawing it. `graph_description(root)`
 walks the recorded graph (explicit stack, no recursion) into plain nodes and edges: a node per
-tensor (name, shape, gradient shape after backward) and per op (matmul, add, relu, ...), and an
-edge per tensor flowing into or out of an op, labelled with its shape. `draw_graph` turns that
-into a `graphviz.Digraph`; `render_svg` and `save_svg` turn the Digraph into SVG.
+tensor (name, shape, gradient shape after backward), per op (matmul, add, relu, ...) and per
+implicit broadcast, and an edge per tensor flowing into or out of an op, labelled with its shape.
+`draw_graph` turns that into a `graphviz.Digraph`; `render_svg` and `save_svg` turn the Digraph
+into SVG. Every name comes from the one naming policy (`graph.py`), so the graph says W1, Z1, H, Ŷ
+and "hidden layer 1" exactly where the network scheme does.
 
 Colours, also drawn as a legend in the picture:
-    light blue    inputs and targets: leaves that need no gradient (X, Y, constants)
-    orange        parameters: leaves that require grad (W1, b1, ...)
-    white         intermediate results (Z1, H, Yhat, ...)
-    green         the loss, the root the graph is drawn from
-    grey ovals    ops
-    red, dashed   gradient edges (grad_edges=True): dL/d(input), flowing back through each op
-    dashed boxes  one box per layer (module): its parameters and the ops that use them
+    light blue     inputs and targets: leaves that need no gradient (X, Y, constants)
+    orange         parameters: leaves that require grad (W1, b1, ...)
+    white          intermediate results (Z1, H, Ŷ, ...)
+    green          the loss, the root the graph is drawn from
+    grey ovals     ops; a dashed oval is a broadcast numpy does implicitly (b1: 4 -> 1046×4)
+    tinted boxes   one box per layer and one for the loss, tinted as the scheme's layers
+    coloured edges (paths=True) each parameter's chain-rule path from the loss, one colour each
+    red, dashed    gradient edges (grad_edges=True): ∂L/∂(input), flowing back through each op
 
 Rendering uses, in order: the Graphviz `dot` program through the `graphviz` package; pygraphviz,
 whose wheels (>= 2.0) bundle the Graphviz libraries (`pip install "minigrad[svg]"`); else it raises
-RendererNotFoundError naming both remedies. Labels are plain or record labels (no HTML-like
-labels), so both renderers draw the same picture, and node ids are sequential in the graph's
-forward order, so the DOT source is byte-identical from run to run.
+RendererNotFoundError naming both remedies. Labels are Graphviz HTML-like labels, whose <SUB> and
+<SUP> both renderers draw; `render_svg` then writes each sub- or superscript as a plain shifted
+<text>, so every SVG viewer (a browser, Typst) shows W₁ and ℝ³ˣ⁴ alike. Node ids are sequential
+in the graph's forward order, so the DOT source is byte-identical from run to run.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +36,16 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .graph import format_number, format_shape, inspect_graph, submodule
+from .graph import (
+    LOSS_TITLE, format_number, format_shape, format_space, inspect_graph, math_runs, path_colour,
+)
+from .symbolic import gradient_shape
 from ..core import Tensor
 
 COLOURS = {"data": "#cfe2f3", "param": "#f9cb9c", "intermediate": "#ffffff", "loss": "#b6d7a8", "op": "#eeeeee"}
+# Tints of the layer boxes, the same in the graph and in the network scheme (`layer_tint`).
+HIDDEN_TINTS = ("#fff2cc", "#e6f0fa", "#fde9d9", "#eeeeff")
+OUTPUT_TINT, LOSS_TINT = "#f3e5f5", "#e8f5e9"
 LEGEND = (
     ("data", "input / target"),
     ("param", "parameter"),
@@ -43,6 +54,7 @@ LEGEND = (
     ("op", "op"),
 )
 GRAD_COLOUR = "#cc0000"
+BORDER = "#555555"
 RENDERERS = ("dot", "pygraphviz")
 INSTALL_HINT = (
     "Drawing SVG needs Graphviz, and none was found. Either install the Graphviz program "
@@ -50,8 +62,9 @@ INSTALL_HINT = (
     'pygraphviz, whose wheels bundle Graphviz: pip install "minigrad[svg]".'
 )
 MAX_INLINE_NODES = 400
+FONT = "DejaVu Sans"
+SCRIPT_SCALE = 0.85
 _GRAPHS = (graphviz.Digraph, graphviz.Graph)
-_FONT = "Helvetica"
 
 
 class RendererNotFoundError(RuntimeError):
@@ -64,7 +77,10 @@ class _Unavailable(Exception):
 
 @dataclass(frozen=True)
 class GraphNode:
-    """A tensor or op of the recorded graph, as drawn: `lines` are the label's lines after the first."""
+    """A tensor, op or broadcast of the recorded graph, as drawn: `lines` are the label's lines after the first.
+
+    `colour` is the border colour of a parameter whose chain-rule path is drawn (paths=True).
+    """
 
     id: str
     kind: str
@@ -73,25 +89,36 @@ class GraphNode:
     shape: tuple[int, ...] | None = None
     lines: tuple[str, ...] = ()
     cluster: str | None = None
+    colour: str | None = None
 
 
 @dataclass(frozen=True)
 class GraphEdge:
-    """An arrow: a tensor into an op, an op to its output tensor, or (kind 'grad') a gradient flowing back."""
+    """An arrow: a tensor into an op, an op to its output tensor, or (kind 'grad') a gradient flowing back.
+
+    `colours` are the colours of the chain-rule paths that run along it (paths=True).
+    """
 
     tail: str
     head: str
     label: str
     kind: str = "data"
+    colours: tuple[str, ...] = ()
 
 
 @dataclass
 class GraphDescription:
-    """Plain data for one graph: nodes in forward order, edges, and the labels of the layer boxes."""
+    """Plain data for one graph: nodes in forward order, edges, and the boxes (layers, loss).
+
+    `clusters` maps a box's key to its label, `tints` to its fill colour, `paths` lists
+    (parameter name, colour name, hex) for each chain-rule path drawn.
+    """
 
     nodes: list[GraphNode]
     edges: list[GraphEdge]
     clusters: dict[str, str] = field(default_factory=dict)
+    tints: dict[str, str] = field(default_factory=dict)
+    paths: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def tensors(self) -> list[GraphNode]:
@@ -123,6 +150,15 @@ class Graph(graphviz.Digraph):
         return _bundle(self)
 
 
+def layer_tint(title: str, index: int = 1) -> str:
+    """The fill of a layer's box and neurons, shared by the graph and the scheme."""
+    if title == LOSS_TITLE:
+        return LOSS_TINT
+    if title == "output layer":
+        return OUTPUT_TINT
+    return HIDDEN_TINTS[(index - 1) % len(HIDDEN_TINTS)]
+
+
 def graph_description(
     root: Tensor,
     show_values: bool = False,
@@ -131,6 +167,9 @@ def graph_description(
     params: Any = None,
     grad_edges: bool = False,
     clusters: bool = True,
+    paths: bool = False,
+    module_paths: bool = False,
+    broadcasts: bool = True,
 ) -> GraphDescription:
     """Walk the graph below root into nodes and edges, ids n0, n1, ... in forward order.
 
@@ -141,10 +180,14 @@ def graph_description(
         names: {tensor: name} overriding the generated names.
         params: a Module or {dotted name: tensor}, for module paths and layer boxes.
         grad_edges: add a dashed red edge from each op back to each input it sends a gradient to.
-        clusters: group each layer's parameters and ops in a box.
+        clusters: group each layer's parameters, ops and results in a box, and the loss's in another.
+        paths: colour each parameter's chain-rule path from the root, as `explain_backward` does.
+        module_paths: add a parameter's module path (0.weight) under its name.
+        broadcasts: draw each implicit broadcast as a node between its input and the op.
     """
     info = inspect_graph(root, names, params)
-    boxes, labels = _layer_boxes(info) if clusters else ({}, {})
+    boxes, labels, tints = _boxes(info) if clusters else ({}, {}, {})
+    on_paths = _path_colours(info) if paths else {}
     nodes: list[GraphNode] = []
     edges: list[GraphEdge] = []
     ids: dict[Tensor, str] = {}
@@ -152,13 +195,26 @@ def graph_description(
     def new_id() -> str:
         return f"n{len(nodes)}"
 
+    def colours(p: Tensor, t: Tensor) -> tuple[str, ...]:
+        """The paths through the edge p -> t: those of targets below p that reach t."""
+        return tuple(c for k, c in on_paths.get(p, ()) if (k, c) in on_paths.get(t, ()))
+
     for t in info.order:
         op_id = None
         if not t.is_leaf:
             op_id = new_id()
             nodes.append(GraphNode(op_id, "op", t.op_type.label(t.op_params), "op", cluster=boxes.get(("op", t))))
             for i, p in enumerate(t.inputs):
-                edges.append(GraphEdge(ids[p], op_id, format_shape(p.shape)))
+                tail, label = ids[p], format_shape(p.shape)
+                stretched = gradient_shape(t, i) if broadcasts else p.shape
+                if stretched != p.shape:
+                    tail = new_id()
+                    nodes.append(GraphNode(tail, "broadcast", "broadcast", "op", stretched,
+                                           (f"{format_shape(p.shape)} → {format_shape(stretched)}",),
+                                           cluster=boxes.get(("op", t))))
+                    edges.append(GraphEdge(ids[p], tail, label, colours=colours(p, t)))
+                    label = format_shape(stretched)
+                edges.append(GraphEdge(tail, op_id, label, colours=colours(p, t)))
             if grad_edges:
                 for i, p in enumerate(t.inputs):
                     if t.needs_input_grad[i]:
@@ -166,107 +222,192 @@ def graph_description(
                         edges.append(GraphEdge(op_id, ids[p], label, "grad"))
         ids[t] = new_id()
         lines = []
-        if t in info.aliases and info.aliases[t] != info.names[t]:
+        if module_paths and t in info.aliases and info.aliases[t] != info.names[t]:
             lines.append(info.aliases[t])
         lines.append(format_shape(t.shape))
         if show_values:
             lines.append(f"= {_values(t.data)}")
         if show_grads and t.grad is not None:
-            lines.append(f"grad {format_shape(t.grad.shape)}" + (f" {_values(t.grad)}" if show_values else ""))
-        nodes.append(GraphNode(ids[t], "tensor", info.names[t], info.roles[t], t.shape, tuple(lines), boxes.get(t)))
+            grad = np.asarray(t.grad)
+            lines.append(f"grad {format_shape(grad.shape)}" + (f" {_values(grad)}" if show_values else ""))
+        own = [c for k, c in on_paths.get(t, ()) if t.is_leaf]
+        nodes.append(GraphNode(ids[t], "tensor", info.names[t], info.roles[t], t.shape, tuple(lines), boxes.get(t),
+                               own[0] if own else None))
         if op_id is not None:
-            edges.append(GraphEdge(op_id, ids[t], format_shape(t.shape)))
-    return GraphDescription(nodes, edges, labels)
+            edges.append(GraphEdge(op_id, ids[t], format_shape(t.shape), colours=colours(t, t)))
+    drawn = [(info.names[t], *path_colour(k)) for k, t in enumerate(info.gradient_targets())] if paths else []
+    return GraphDescription(nodes, edges, labels, tints, drawn)
 
 
 def draw_graph(
     root: Tensor,
     show_values: bool = False,
     show_grads: bool = True,
-    rankdir: str = "LR",
+    rankdir: str = "TB",
     *,
     names: Mapping[Tensor, str] | None = None,
     params: Any = None,
     grad_edges: bool = False,
     clusters: bool = True,
+    paths: bool = False,
+    module_paths: bool = False,
     legend: bool = True,
+    edge_labels: bool = True,
     size: str | None = None,
+    fontsize: float = 11,
 ) -> Graph:
     """The computation graph below root as a graphviz.Digraph (see the module docstring for colours).
 
     Args:
         root: the tensor to draw the graph of (usually the loss).
-        show_values, show_grads, names, params, grad_edges, clusters: as in `graph_description`.
-        rankdir: "LR" (left to right, the default) or "TB" (top to bottom).
+        show_values, show_grads, names, params, grad_edges, clusters, paths, module_paths: as in
+            `graph_description`.
+        rankdir: "TB" (top to bottom, the default: it fits a page) or "LR" (left to right).
         legend: draw the colour legend.
+        edge_labels: write each edge's shape on it (a broadcast's node always says its shapes). Dot
+            gives each label a rank of its own, so without them the graph is half as tall.
         size: Graphviz's maximum size in inches, e.g. "10,6", to shrink a large graph.
+        fontsize: the size of node text in points; edge labels and ops are one point smaller.
 
     Example:
         >>> loss = nn.MSELoss()(model(X), Y); loss.backward()
         >>> draw_graph(loss, params=model)             # shows inline in Jupyter
-        >>> save_svg(loss, "computation_graph.svg", params=model)
+        >>> save_svg(loss, "computation_graph.svg", params=model, paths=True)
     """
-    desc = graph_description(root, show_values, show_grads, names, params, grad_edges, clusters)
-    return to_digraph(desc, rankdir, legend, size)
+    desc = graph_description(root, show_values, show_grads, names, params, grad_edges, clusters, paths,
+                             module_paths)
+    return to_digraph(desc, rankdir, legend, size, edge_labels, fontsize)
 
 
-def to_digraph(desc: GraphDescription, rankdir: str = "LR", legend: bool = True, size: str | None = None) -> Graph:
-    """Lay a GraphDescription out as DOT: record nodes for tensors, ovals for ops, boxes for layers."""
+def to_digraph(desc: GraphDescription, rankdir: str = "TB", legend: bool = True, size: str | None = None,
+               edge_labels: bool = True, fontsize: float = 11) -> Graph:
+    """Lay a GraphDescription out as DOT: HTML-like labels for tensors, ovals for ops, tinted boxes for layers."""
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"rankdir must be LR, RL, TB or BT, got {rankdir!r}")
+    small = f"{fontsize - 1:g}"
     graph = Graph(
         "computation_graph",
-        graph_attr={"rankdir": rankdir, "nodesep": "0.2", "ranksep": "0.3", "fontname": _FONT, "fontsize": "11"},
-        node_attr={"fontname": _FONT, "fontsize": "11", "style": "filled", "penwidth": "0.8"},
-        edge_attr={"fontname": _FONT, "fontsize": "9", "arrowsize": "0.6", "penwidth": "0.8"},
+        graph_attr={"rankdir": rankdir, "nodesep": "0.2", "ranksep": "0.14", "fontname": FONT,
+                    "fontsize": f"{fontsize:g}"},
+        node_attr={"fontname": FONT, "fontsize": f"{fontsize:g}", "penwidth": "0.8", "margin": "0.06,0.03"},
+        edge_attr={"fontname": FONT, "fontsize": small, "arrowsize": "0.6", "penwidth": "0.8"},
     )
     if size:
         graph.attr(size=size)
-    sideways = rankdir in ("LR", "RL")
     for key, label in desc.clusters.items():
         with graph.subgraph(name=f"cluster_{key}") as box:
-            box.attr(label=label, style="dashed", color="#888888", fontcolor="#555555")
+            box.attr(label=html_label(label, size=fontsize), style="dashed,filled", fillcolor=desc.tints.get(key, "white"),
+                     color="#777777", fontcolor="#333333", labeljust="l")
             for node in desc.nodes:
                 if node.cluster == key:
-                    _add_node(box, node, sideways)
+                    _add_node(box, node, fontsize)
     for node in desc.nodes:
         if node.cluster is None:
-            _add_node(graph, node, sideways)
+            _add_node(graph, node, fontsize)
     for edge in desc.edges:
+        attrs = {"label": html_label(edge.label, size=fontsize - 1)} if edge_labels else {}
         if edge.kind == "grad":
-            graph.edge(edge.tail, edge.head, label=edge.label, color=GRAD_COLOUR, fontcolor=GRAD_COLOUR,
-                       style="dashed", constraint="false")
+            graph.edge(edge.tail, edge.head, color=GRAD_COLOUR, fontcolor=GRAD_COLOUR, style="dashed",
+                       constraint="false", **attrs)
+        elif edge.colours:
+            graph.edge(edge.tail, edge.head, color=":".join(edge.colours), penwidth="1.4", **attrs)
         else:
-            graph.edge(edge.tail, edge.head, label=edge.label)
+            graph.edge(edge.tail, edge.head, **attrs)
     if legend:
-        _add_legend(graph, sideways)
+        _add_legend(graph, desc, any(n.kind == "broadcast" for n in desc.nodes))
     return graph
 
 
-def _add_node(graph: graphviz.Digraph, node: GraphNode, sideways: bool) -> None:
+def html_label(text: str, *extra: str, size: float | None = None, bold_first: bool = False,
+               pad: bool = False) -> str:
+    """A Graphviz HTML-like label: names with subscripts (W<SUB>1</SUB>), spaces with exponents (ℝ<SUP>4</SUP>).
+
+    `extra` lines go under the first, in a borderless table whose padding keeps one line's
+    superscripts clear of the line above's subscripts; a script is set at SCRIPT_SCALE of `size`
+    when size is given. `pad` ends a line that has scripts with a no-break space, for a label in a box.
+    """
+    lines = [_html_runs(line, size, pad) for line in (text, *extra)]
+    if bold_first:
+        lines[0] = f"<B>{lines[0]}</B>"
+    if len(lines) == 1:
+        return f"<{lines[0]}>"
+    rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in lines)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
+
+
+def _html_runs(text: str, size: float | None, pad: bool = False) -> str:
+    out = []
+    runs = math_runs(text)
+    for run, kind in runs:
+        run = run.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if kind:
+            tag = "SUB" if kind == "sub" else "SUP"
+            inner = f'<FONT POINT-SIZE="{size * SCRIPT_SCALE:.3g}">{run}</FONT>' if size else run
+            out.append(f"<{tag}>{inner}</{tag}>")
+        else:
+            out.append(run)
+    if pad and any(kind for _, kind in runs):
+        # NOTE: a reader's font is often a little wider than the metrics Graphviz measured the runs
+        # with; a trailing no-break space keeps a line with scripts inside its box.
+        out.append("&#160;")
+    return "".join(out)
+
+
+def _tensor_text(node: GraphNode) -> list[str]:
+    """'W1 ∈ ℝ³ˣ⁴' first, then the other lines (module path, value, gradient)."""
+    lines = list(node.lines)
+    shape_line = format_shape(node.shape) if node.shape is not None else None
+    first = node.label
+    if shape_line in lines:
+        lines.remove(shape_line)
+        first = f"{node.label} ∈ {format_space(node.shape)}"
+    return [first] + lines
+
+
+def _add_node(graph: graphviz.Digraph, node: GraphNode, size: float) -> None:
+    small = f"{size - 1:g}"
     if node.kind == "op":
-        graph.node(node.id, label=node.label, shape="ellipse", fillcolor=COLOURS["op"])
+        graph.node(node.id, label=html_label(node.label), shape="ellipse", style="filled", fillcolor=COLOURS["op"],
+                   fontsize=small, height="0.22", margin="0.03,0.01")
         return
-    fields = "|".join(_escape(text) for text in (node.label, *node.lines))
-    graph.node(node.id, label=fields if sideways else "{" + fields + "}", shape="record", fillcolor=COLOURS[node.role])
+    if node.kind == "broadcast":
+        graph.node(node.id, label=html_label(node.label, *node.lines), shape="ellipse", style="dashed",
+                   fontsize=small, height="0.22", margin="0.02,0.01", color="#777777")
+        return
+    rows = _tensor_text(node)
+    cells = "".join(f"<TR><TD>{_html_runs(row, size, pad=True)}</TD></TR>" for row in rows)
+    border = node.colour or BORDER
+    width = "2" if node.colour else "1"
+    table = (f'<<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{border}" '
+             f'BGCOLOR="{COLOURS[node.role]}">{cells}</TABLE>>')
+    graph.node(node.id, label=table, shape="plain")
 
 
-def _add_legend(graph: graphviz.Digraph, sideways: bool) -> None:
+def _add_legend(graph: graphviz.Digraph, desc: GraphDescription, broadcast: bool) -> None:
+    """A column of small entries joined by invisible edges: one rank each, so no rank grows taller."""
+    size = float(graph.node_attr["fontsize"]) - 1
+    entries = [("legend_title", {"label": "legend", "shape": "plaintext"})]
+    for k, (role, text) in enumerate(LEGEND):
+        entries.append((f"legend{k}", {"label": text, "shape": "ellipse" if role == "op" else "box",
+                                       "style": "filled", "fillcolor": COLOURS[role], "height": "0.22"}))
+    if broadcast:
+        entries.append(("legend_broadcast", {"label": "implicit broadcast", "shape": "ellipse", "style": "dashed",
+                                             "color": "#777777", "height": "0.22"}))
+    for name, _, colour in desc.paths:
+        entries.append((f"legend_path{len(entries)}", {"label": html_label(f"path to {name}", size=size),
+                                                       "shape": "box", "color": colour, "fontcolor": colour,
+                                                       "penwidth": "1.6", "height": "0.22"}))
     with graph.subgraph(name="cluster_legend") as box:
-        box.attr(label="legend", style="rounded", color="#bbbbbb", fontcolor="#555555")
-        ids = []
-        for k, (role, text) in enumerate(LEGEND):
-            ids.append(f"legend{k}")
-            box.node(ids[-1], label=text, shape="ellipse" if role == "op" else "box", fillcolor=COLOURS[role])
-        for tail, head in zip(ids, ids[1:]):
+        box.attr(label="", style="rounded", color="#bbbbbb")
+        for key, attrs in entries:
+            box.node(key, fontsize=f"{size:g}", margin="0.04,0.01", **attrs)
+        for (tail, _), (head, _) in zip(entries, entries[1:]):
             box.edge(tail, head, style="invis")
-
-
-def _escape(text: str) -> str:
-    """Record labels treat {, }, |, < and > as structure; escape them inside a field."""
-    for ch in "{}|<>":
-        text = text.replace(ch, "\\" + ch)
-    return text
+    tensors = desc.tensors
+    if len(tensors) > len(entries) // 2:
+        # NOTE: hung below a tensor halfway down, the column fills the empty corner beside the
+        # later layers instead of widening the picture.
+        graph.edge(tensors[len(tensors) // 2 - 2].id, "legend_title", style="invis")
 
 
 def _values(array: np.ndarray) -> str:
@@ -278,28 +419,38 @@ def _values(array: np.ndarray) -> str:
     return f"‖·‖ {format_number(np.linalg.norm(array))}"
 
 
-def _layer_boxes(info: Any) -> tuple[dict[Any, str], dict[str, str]]:
-    """Which nodes go in which layer box, and each box's label ('Linear 0', or 'layer 1')."""
+def _boxes(info: Any) -> tuple[dict[Any, str], dict[str, str], dict[str, str]]:
+    """Which nodes go in which box, each box's label and tint: the policy's layer titles, then the loss.
+
+    A layer's box holds its parameters, its ops and their results ("hidden layer 1": W1, b1, X·W1,
+    Z1, H); the loss box holds what follows the last layer's result, up to the root.
+    """
     members: dict[Any, str] = {}
     labels: dict[str, str] = {}
+    tints: dict[str, str] = {}
     for layer in info.layers:
         key = f"layer{layer.index}"
         if layer.weight in members:
             continue
-        path = info.aliases.get(layer.weight, "")
-        prefix = path.rpartition(".")[0]
-        module = submodule(info.model, prefix) if info.model is not None and path else None
-        if module is not None:
-            labels[key] = f"{type(module).__name__} {prefix}".strip()
-        else:
-            labels[key] = f"layer {layer.index}" + (f" ({prefix})" if prefix else "")
-        members[layer.weight] = key
-        members[("op", layer.product)] = key
-        if layer.bias is not None and layer.bias not in members:
-            members[layer.bias] = key
-            members[layer.product] = key
-            members[("op", layer.pre)] = key
-    return members, labels
+        labels[key], tints[key] = layer.title, layer_tint(layer.title, layer.index)
+        for t in layer.members:
+            members.setdefault(t, key)
+        for t in layer.op_members:
+            members.setdefault(("op", t), key)
+    if info.layers and not info.root.is_leaf:
+        last = next(i for i, t in enumerate(info.order) if t is info.layers[-1].result)  # == is elementwise
+        loss = [t for t in info.order[last + 1:] if not t.is_leaf and t not in members]
+        if loss:
+            labels["loss"], tints["loss"] = LOSS_TITLE, layer_tint(LOSS_TITLE)
+            for t in loss:
+                members[t] = members[("op", t)] = "loss"
+    return members, labels, tints
+
+
+def _path_colours(info: Any) -> dict[Tensor, list[tuple[int, str]]]:
+    """For each tensor, the (index, hex colour) of every parameter whose chain-rule path passes it."""
+    below = info.reaches()
+    return {t: [(k, path_colour(k)[1]) for k in sorted(ks)] for t, ks in below.items()}
 
 
 # ---------------------------------------------------------------- rendering
@@ -321,10 +472,82 @@ def render_svg(graph: graphviz.Digraph | graphviz.Graph | str, renderer: str | N
     reasons = []
     for name in (renderer,) if renderer else RENDERERS:
         try:
-            return _RENDER[name](source)
+            return place_scripts(_RENDER[name](source))
         except _Unavailable as err:
             reasons.append(f"{name}: {err}")
     raise RendererNotFoundError(f"{INSTALL_HINT} ({'; '.join(reasons)})")
+
+
+_TEXT = re.compile(r'<text([^>]*)>([^<]*)</text>\n?')
+_ATTR = re.compile(r'([\w:-]+)="([^"]*)"')
+SHIFT = {"sub": 0.3, "super": -0.4}
+
+
+def place_scripts(svg: str) -> str:
+    """Join each line Graphviz writes in pieces (W, 1 as a subscript, ' ∈ ℝ', 3×4 as a superscript) into one <text>.
+
+    Graphviz places every run of an HTML-like label at its own x, measured with its own font
+    metrics, and marks scripts with `baseline-shift`, which browsers honour and other SVG readers
+    (Typst's among them) ignore. One <text> per line, its runs as <tspan>s moved up or down by
+    `dy`, reads the same in every reader and lets the reader's font set the spacing, so no run
+    overlaps the next when its font is wider than the one Graphviz measured.
+    """
+    out: list[str] = []
+    line: list[tuple[dict[str, str], str]] = []
+
+    def flush() -> None:
+        if line:
+            out.append(_joined(line))
+            line.clear()
+
+    last = 0
+    for m in _TEXT.finditer(svg):
+        between = svg[last:m.start()]
+        if between.strip():
+            flush()
+        out.append(between) if not line or between.strip() else None
+        attrs, text = dict(_ATTR.findall(m.group(1))), m.group(2)
+        if line and not _continues(line[-1], attrs):
+            flush()
+        line.append((attrs, text))
+        last = m.end()
+    flush()
+    out.append(svg[last:])
+    return "".join(out)
+
+
+def _continues(previous: tuple[dict[str, str], str], attrs: dict[str, str]) -> bool:
+    """Whether a run goes on the line of the previous one: same baseline, starting about where it ends."""
+    before, text = previous
+    if before.get("y") != attrs.get("y") or "start" not in (before.get("text-anchor"), attrs.get("text-anchor")):
+        return False
+    size = float(before.get("font-size", "10"))
+    gap = float(attrs.get("x", "0")) - float(before.get("x", "0"))
+    return 0 <= gap <= size * max(len(text), 1) + 2
+
+
+def _joined(line: list[tuple[dict[str, str], str]]) -> str:
+    first = line[0][0]
+    keep = {k: v for k, v in first.items() if k not in ("baseline-shift", "font-size")}
+    base = max(float(a.get("font-size", "10")) for a, _ in line if "baseline-shift" not in a) if any(
+        "baseline-shift" not in a for a, _ in line) else float(first.get("font-size", "10"))
+    spans, offset = [], 0.0
+    for attrs, text in line:
+        size = float(attrs.get("font-size", base))
+        target = SHIFT.get(attrs.get("baseline-shift", ""), 0.0) * size
+        extra = {"font-size": f"{size:.2f}"}
+        if attrs.get("fill") and attrs.get("fill") != first.get("fill"):
+            extra["fill"] = attrs["fill"]
+        for key in ("font-weight", "font-style"):
+            if key in attrs:
+                extra[key] = attrs[key]
+        if abs(target - offset) > 1e-9:
+            extra["dy"] = f"{target - offset:.2f}"
+            offset = target
+        text = text.replace(" ", "\u00a0") if len(line) > 1 else text
+        spans.append("<tspan " + " ".join(f'{k}="{v}"' for k, v in extra.items()) + f">{text}</tspan>")
+    head = " ".join(f'{k}="{v}"' for k, v in keep.items())
+    return f'<text {head} font-size="{base:.2f}">' + "".join(spans) + "</text>\n"
 
 
 def _render_dot(source: str) -> str:

@@ -1,12 +1,18 @@
-"""Names, roles and layers for the tensors of a recorded graph, shared by the pictures and the explanation.
+"""The one naming policy: names, roles, layers and colours for the tensors of a recorded graph.
 
-The computation graph (`viz.py`), the network scheme (`scheme.py`) and the backward explanation
-(`explain.py`) all call a tensor by the same name, so a student can find `Z1` in the picture, in
-the scheme and in `dL/dW1 = Xᵀ · ((dL/dYhat · W2ᵀ) ⊙ 1[Z1 > 0])`. Names come, in this order, from
-the caller's `names=`, from `Tensor.name`, from the layer a tensor belongs to (`X`, `W1`, `b1`, `Z1`,
-`H`, `Yhat`), from its place (`L` for a scalar root, `X`/`Y` for data) or from the op that made it
-(`Yhat − Y`, `(Yhat − Y)²`). A parameter's module path (`0.weight`, from `named_parameters()`) is
-kept beside its layer name as an alias.
+Every picture and formula asks this module what to call a tensor, so the network scheme
+(`scheme.py`), the computation graph (`draw.py`) and the backward explanation (`explain.py`) agree
+by construction: `Z1` in the scheme is `Z1` in the graph and in `∂L/∂W1 = Xᵀ · (… ⊙ 1[Z1 > 0])`.
+Names come, in this order, from the caller's `names=`, from `Tensor.name`, from the layer a tensor
+belongs to (`layer_names`: `X`, `W1`, `b1`, `Z1`, `H`, `Ŷ`, boxes titled "hidden layer 1" and
+"output layer"), from its place (`L` for a scalar root, `X`/`Y` for data) or from the op that made
+it (`Ŷ − Y`, `(Ŷ − Y)²`). A parameter's module path (`0.weight`, from `named_parameters()`) is kept
+beside its layer name as an alias.
+
+Names are Unicode text: a digit run after a letter is a subscript (`W1` is W₁) and superscript
+characters are exponents (`ℝ³ˣ⁴`); `math_runs` splits a text into those pieces for the renderers
+that typeset them (Graphviz HTML labels, Typst). The numpy spelling of a name is an identifier
+(`Yhat` for `Ŷ`).
 """
 from __future__ import annotations
 
@@ -21,21 +27,21 @@ from ..core.ops import Add, MatMul
 
 RESERVED = frozenset({"np", "expand", "scatter_add", "unbroadcast", "g"})
 MAX_NAME = 16
+INPUT, TARGET, LOSS, PREDICTION = "X", "Y", "L", "Ŷ"
+LOSS_TITLE, INPUT_TITLE = "loss", "input layer"
+IDENT_SPELLING = {"Ŷ": "Yhat", "ŷ": "yhat"}
+# One colour per parameter's chain-rule path, the same in the graph, the explanation and the PDF.
+PATH_COLOURS = (
+    ("blue", "#1f5fbf"), ("red", "#c62828"), ("green", "#2e7d32"), ("purple", "#7b1fa2"),
+    ("brown", "#8d5524"), ("teal", "#00838f"), ("magenta", "#ad1457"), ("olive", "#827717"),
+)
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ˣ⁻ᴺ"
+_SCRIPT_TO_TEXT = str.maketrans(_SUPERSCRIPTS, "0123456789×−N")
+_TEXT_TO_SCRIPT = str.maketrans("0123456789×-−N", "⁰¹²³⁴⁵⁶⁷⁸⁹ˣ⁻⁻ᴺ")
+_RUNS = re.compile(rf"(?<=[^\W\d_])(\d+(?:,\d+)*)(?![^\W\d_])|([{_SUPERSCRIPTS}]+)")
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ATOM = re.compile(r"^(?:[^\W\d][\w.]*|[-+]?\d[\d.e+-]*)$")
-
-
-@dataclass
-class Layer:
-    """One affine layer found in the graph: pre = x @ weight (+ bias), then an optional activation."""
-
-    index: int
-    weight: Tensor
-    bias: Tensor | None
-    product: Tensor
-    pre: Tensor
-    activation: Tensor | None = None
 
 
 @dataclass
@@ -64,10 +70,153 @@ class GraphInfo:
         return name if t in self.atomic else f"({name})"
 
     def differential(self, t: Tensor) -> str:
-        """'dL/dW1', or 'dL/d(X·W1)' when the name is more than one word."""
-        name = self.names[t]
-        word = name.isidentifier() and not set(name) & set("·ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹")
-        return f"d{self.names[self.root]}/d{name if word else f'({name})'}"
+        """'∂L/∂W1', or '∂L/∂(X·W1)' when the name is more than one word."""
+        return differential(self.names[self.root], self.names[t])
+
+    def reached(self) -> set[Tensor]:
+        """The tensors a gradient reaches from the root: along edges whose op needs that input's gradient."""
+        up = {self.root}
+        for t in reversed(self.order):
+            if t in up and not t.is_leaf:
+                up.update(p for i, p in enumerate(t.inputs) if t.needs_input_grad[i] and p.requires_grad)
+        return up
+
+    def gradient_targets(self) -> list[Tensor]:
+        """The leaves backward() fills a gradient for, in forward order (W1, b1, W2, b2): path k is colour k."""
+        up = self.reached()
+        return [t for t in self.order if t.is_leaf and t.requires_grad and t in up]
+
+    def reaches(self) -> dict[Tensor, set[int]]:
+        """For each tensor on a gradient path, the indices (in `gradient_targets`) of the leaves below it."""
+        up = self.reached()
+        index = {t: k for k, t in enumerate(self.gradient_targets())}
+        below: dict[Tensor, set[int]] = {}
+        for t in self.order:
+            found = {index[t]} if t in index else set()
+            if not t.is_leaf:
+                for i, p in enumerate(t.inputs):
+                    if t.needs_input_grad[i] and p.requires_grad:
+                        found |= below[p]
+            below[t] = found
+        return {t: ks for t, ks in below.items() if t in up and ks}
+
+    def layer_of(self, t: Tensor) -> Layer | None:
+        """The layer whose box holds t (its parameters, ops and results), or None."""
+        for layer in self.layers:
+            if t in layer.members:
+                return layer
+        return None
+
+
+def differential(of: str, wrt: str) -> str:
+    """'∂L/∂W1', or '∂L/∂(X·W1)' when wrt is more than one word."""
+    word = wrt.isidentifier() and not set(wrt) & set("·ᵀ" + _SUPERSCRIPTS)
+    return f"∂{of}/∂{wrt if word else f'({wrt})'}"
+
+
+@dataclass(frozen=True)
+class LayerNames:
+    """What the policy calls one affine layer's tensors: `pre = x·weight + bias`, `out = act(pre)`."""
+
+    index: int
+    title: str
+    weight: str
+    bias: str
+    pre: str
+    out: str | None
+
+    @property
+    def result(self) -> str:
+        """The name of what the layer hands on: its activation, else its affine result."""
+        return self.out or self.pre
+
+
+def layer_names(activated: list[bool]) -> list[LayerNames]:
+    """The names of a stack of affine layers, given whether each has an activation after it.
+
+    Layer k has weight Wk and bias bk and computes Zk = x·Wk + bk; an activation gives H (Hk when
+    several hidden layers have one). The last layer's result is the prediction Ŷ. Its box, in the
+    graph and in the scheme, is "hidden layer k" or "output layer".
+    """
+    hidden = sum(activated[:-1])
+    names = []
+    for k, act in enumerate(activated, start=1):
+        last = k == len(activated)
+        pre = PREDICTION if last and not act else f"Z{k}"
+        out = (PREDICTION if last else "H" if hidden == 1 else f"H{k}") if act else None
+        names.append(LayerNames(k, "output layer" if last else f"hidden layer {k}", f"W{k}", f"b{k}", pre, out))
+    return names
+
+
+def neuron_name(layer_result: str, j: int) -> str:
+    """Neuron j (from 1) of a layer whose result is called layer_result: H -> h1, H2 -> h2,1, Ŷ -> ŷ1."""
+    base = layer_result.rstrip("0123456789")
+    index = layer_result[len(base):]
+    return f"{base.lower()}{index + ',' if index else ''}{j}"
+
+
+def own_name(t: Any) -> str | None:
+    """A name the user gave a tensor (W1), not the module path nn assigns (0.weight), else None."""
+    name = getattr(t, "name", None)
+    return name if name and not _path_like(name) else None
+
+
+def path_colour(k: int) -> tuple[str, str]:
+    """(colour name, hex) of the k-th parameter's chain-rule path, cycling through PATH_COLOURS."""
+    return PATH_COLOURS[k % len(PATH_COLOURS)]
+
+
+def math_runs(text: str) -> list[tuple[str, str]]:
+    """Split a name or formula into ('text', ''), ('1', 'sub') and ('3×4', 'sup') runs, for typesetting.
+
+    'W1 ∈ ℝ³ˣ⁴' -> [('W', ''), ('1', 'sub'), (' ∈ ℝ', ''), ('3×4', 'sup')]. A digit run after a letter
+    is a subscript unless a letter follows it (so 'fc1' is fc₁ but 'layer2out' stays as it is).
+    """
+    runs: list[tuple[str, str]] = []
+    last = 0
+    for m in _RUNS.finditer(text):
+        if m.start() > last:
+            runs.append((text[last:m.start()], ""))
+        runs.append((m.group(1), "sub") if m.group(1) else (m.group(2).translate(_SCRIPT_TO_TEXT), "sup"))
+        last = m.end()
+    if last < len(text):
+        runs.append((text[last:], ""))
+    return runs
+
+
+@dataclass
+class Layer:
+    """One affine layer found in the graph: pre = x @ weight (+ bias), then an optional activation.
+
+    `names` is what the policy calls its tensors and its box; `members` are the tensors its box
+    holds (parameters, the product, the affine result and the activation), and `op_members` the
+    tensors whose op is drawn inside the box.
+    """
+
+    index: int
+    weight: Tensor
+    bias: Tensor | None
+    product: Tensor
+    pre: Tensor
+    activation: Tensor | None = None
+    names: LayerNames | None = None
+
+    @property
+    def title(self) -> str:
+        return self.names.title if self.names else f"layer {self.index}"
+
+    @property
+    def result(self) -> Tensor:
+        return self.activation if self.activation is not None else self.pre
+
+    @property
+    def members(self) -> list[Tensor]:
+        found = [self.weight, self.product] + ([self.bias] if self.bias is not None else [])
+        return found + [t for t in (self.pre, self.activation) if t is not None and all(t is not f for f in found)]
+
+    @property
+    def op_members(self) -> list[Tensor]:
+        return [t for t in (self.product, self.pre, self.activation) if t is not None]
 
 
 def forward_order(root: Tensor) -> list[Tensor]:
@@ -98,10 +247,10 @@ def format_shape(shape: tuple[int, ...]) -> str:
 
 
 def format_space(shape: tuple[int | str, ...]) -> str:
-    """The space a tensor lives in, as on the exercise sheet: R, R^4, R^{3×4}."""
+    """The space a tensor lives in, as on the exercise sheet: ℝ, ℝ⁴, ℝ³ˣ⁴ (ℝᴺˣ³ for a symbolic N)."""
     if not shape:
-        return "R"
-    return f"R^{shape[0]}" if len(shape) == 1 else "R^{" + "×".join(str(n) for n in shape) + "}"
+        return "ℝ"
+    return "ℝ" + "×".join(str(n) for n in shape).translate(_TEXT_TO_SCRIPT)
 
 
 def format_number(value: float) -> str:
@@ -237,7 +386,7 @@ class _Namer:
         for t, name in self._layer_names(layers):
             if t not in self.names:
                 self.assign(t, name)
-        data_names = iter(["X", "Y"] + [f"D{k}" for k in range(1, len(self.order) + 1)])
+        data_names = iter([INPUT, TARGET] + [f"D{k}" for k in range(1, len(self.order) + 1)])
         params = 0
         for t in self.order:
             if t in self.names:
@@ -251,7 +400,7 @@ class _Namer:
                 params += 1
                 self.assign(t, self.aliases.get(t) or f"P{params}")
             elif t is self.root and t.size == 1:
-                self.assign(t, "L")
+                self.assign(t, LOSS)
             else:
                 self._expression_name(t)
 
@@ -261,17 +410,15 @@ class _Namer:
         out: list[tuple[Tensor, str]] = []
         first_input = layers[0].product.inputs[0]
         if self.roles[first_input] == "data":
-            out.append((first_input, "X"))
-        hidden = [layer for layer in layers[:-1] if layer.activation is not None]
-        for layer in layers:
-            k = layer.index
-            out.append((layer.weight, f"W{k}"))
+            out.append((first_input, INPUT))
+        for layer, names in zip(layers, layer_names([layer.activation is not None for layer in layers])):
+            layer.names = names
+            out.append((layer.weight, names.weight))
             if layer.bias is not None:
-                out.append((layer.bias, f"b{k}"))
-            last = layer is layers[-1]
-            out.append((layer.pre, "Yhat" if last and layer.activation is None else f"Z{k}"))
+                out.append((layer.bias, names.bias))
+            out.append((layer.pre, names.pre))
             if layer.activation is not None:
-                out.append((layer.activation, "Yhat" if last else ("H" if len(hidden) == 1 else f"H{k}")))
+                out.append((layer.activation, names.out))
         return out
 
     def _expression_name(self, t: Tensor) -> None:
@@ -297,7 +444,8 @@ def _identifiers(order: list[Tensor], namer: _Namer) -> dict[Tensor, str]:
             counts[base] = counts.get(base, 0) + 1
             candidate = f"{base}{counts[base]}"
         else:
-            candidate = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "t"
+            spelled = "".join(IDENT_SPELLING.get(ch, ch) for ch in name)
+            candidate = re.sub(r"[^A-Za-z0-9_]+", "_", spelled).strip("_") or "t"
             if candidate[0].isdigit():
                 candidate = f"t_{candidate}"
         if keyword.iskeyword(candidate):

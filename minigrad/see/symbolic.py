@@ -1,9 +1,10 @@
 """Symbolic VJPs: an op's `formulas` string with the graph's tensors put in, as a Python expression tree.
 
 `explain.py` chains these trees into the backward pass. Every tree is printed two ways from the
-same nodes, so the two can never disagree: as textbook maths (`Xᵀ · dL/dZ1`: `·` matrix product,
+same nodes, so the two can never disagree: as textbook maths (`Xᵀ · ∂L/∂Z1`: `·` matrix product,
 `⊙` elementwise product, `ᵀ` transpose, `1[Z1 > 0]` an indicator, `Σ_rows` a column sum) and as
-numpy code (`X.mT @ dL_dZ1`) that the tests evaluate against autograd's `.grad`.
+plain numpy code (`X.T @ dL_dZ1`, `A.sum(axis=0)`, `np.where(...)`: no helper of minigrad's) that
+the tests evaluate against autograd's `.grad`.
 
 Trees are `ast` expressions. Names in them are looked up in a `Scope`: tensors (their arrays),
 gradients (computed from their own formulas) and op parameters that are not plain literals.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +62,10 @@ class Scope:
         """Everything an expression needs to run: helpers first, then the symbols' values."""
         return dict(self._env)
 
+    def values(self) -> dict[str, Any]:
+        """numpy and the symbols' values only: what a `to_numpy` expression needs, and all it gets."""
+        return {"np": np} | {ident: symbol.value for ident, symbol in self.symbols.items()}
+
     def evaluate(self, node: ast.expr) -> Any:
         code = compile(ast.fix_missing_locations(ast.Expression(body=node)), "<formula>", "eval")
         return eval(code, self._env)
@@ -88,9 +94,136 @@ def total(nodes: list[ast.expr]) -> ast.expr:
     return out
 
 
-def to_numpy(node: ast.expr) -> str:
-    """The evaluable form: plain numpy code over the scope's identifiers."""
-    return ast.unparse(node)
+def to_numpy(node: ast.expr, scope: "Scope | None" = None) -> str:
+    """The evaluable form in numpy alone, over the scope's identifiers.
+
+    The formula helpers become what they stand for: `unbroadcast(A, (4,))` is `A.sum(axis=0)`,
+    `where(c, a, 0)` is `np.where(c, a, 0)`, `expand(g, shape)` is `np.broadcast_to(g, shape)`, and a
+    2-D `.mT` is `.T`. With no scope (no shapes known) only the names are rewritten.
+    """
+    return ast.unparse(_Numpy(scope).visit(copy.deepcopy(node)))
+
+
+class _Numpy(ast.NodeTransformer):
+    def __init__(self, scope: "Scope | None") -> None:
+        self.scope = scope
+
+    def shape(self, node: ast.expr) -> tuple[int, ...] | None:
+        return None if self.scope is None else self.scope.shape(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        if node.attr == "mT" and self.shape(node.value) is not None and len(self.shape(node.value)) == 2:
+            return ast.Attribute(value=self.visit(node.value), attr="T", ctx=ast.Load())
+        self.generic_visit(node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        func = node.func.id if isinstance(node.func, ast.Name) else None
+        if func == "unbroadcast" and self.scope is not None:
+            grad_shape, shape = self.scope.shape(node.args[0]), tuple(node.args[1].value)
+            return _sum_to(self.visit(node.args[0]), grad_shape, shape)
+        self.generic_visit(node)
+        np_attr = lambda attr: ast.Attribute(value=name("np"), attr=attr, ctx=ast.Load())  # noqa: E731
+        if func == "where":
+            return ast.Call(func=np_attr("where"), args=node.args, keywords=[])
+        if func == "expand":
+            g, shape, axis, keepdims = (node.args + [constant(None), constant(False)])[:4]
+            if not (isinstance(axis, ast.Constant) and axis.value is None) and not (
+                    isinstance(keepdims, ast.Constant) and keepdims.value):
+                g = ast.Call(func=np_attr("expand_dims"), args=[g, axis], keywords=[])
+            return ast.Call(func=np_attr("broadcast_to"), args=[g, shape], keywords=[])
+        if func == "index_backward":
+            g, shape, index = node.args
+            zeros = ast.Call(func=np_attr("zeros"), args=[shape], keywords=[])
+            z = ast.NamedExpr(target=ast.Name(id="z", ctx=ast.Store()), value=zeros)
+            add_at = ast.Call(func=ast.Attribute(value=np_attr("add"), attr="at", ctx=ast.Load()),
+                              args=[name("z"), index, g], keywords=[])
+            return ast.Subscript(value=ast.Tuple(elts=[z, add_at, name("z")], ctx=ast.Load()),
+                                 slice=constant(-1), ctx=ast.Load())
+        return node
+
+
+def _sum_to(node: ast.expr, grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> ast.expr:
+    """node.sum(...) with the axes engine.unbroadcast sums: leading axes away, stretched axes kept as 1."""
+    lead = len(grad_shape) - len(shape)
+    kept = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
+    out = node
+    if lead:
+        axis = constant(0 if lead == 1 else tuple(range(lead)))
+        out = ast.Call(func=ast.Attribute(value=out, attr="sum", ctx=ast.Load()), args=[],
+                       keywords=[ast.keyword(arg="axis", value=axis)])
+    if kept:
+        axes = tuple(k - lead for k in kept)
+        out = ast.Call(func=ast.Attribute(value=out, attr="sum", ctx=ast.Load()), args=[],
+                       keywords=[ast.keyword(arg="axis", value=constant(axes[0] if len(axes) == 1 else axes)),
+                                 ast.keyword(arg="keepdims", value=constant(True))])
+    return out
+
+
+def pull_scalars(node: ast.expr) -> tuple[Any, Any, ast.expr]:
+    """(num, den, rest) with node == num / den * rest: the numbers of a product gathered in front.
+
+    `Xᵀ · (2 ⊙ (Ŷ − Y) / 1046 · W2ᵀ)` gives (2, 1046, `Xᵀ · ((Ŷ − Y) · W2ᵀ)`), as a student writes
+    (2/n) in front. It looks through products, divisions by numbers, transposes, negation, masks
+    (where(c, a, 0) is linear in a) and broadcast sums; a sum of terms keeps its numbers inside.
+    """
+    if _number(node):
+        return node.value, 1, constant(1)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        num, den, rest = pull_scalars(node.operand)
+        return -num, den, rest
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
+        n1, d1, left = pull_scalars(node.left)
+        n2, d2, right = pull_scalars(node.right)
+        if isinstance(node.op, ast.Mult) and _is_one(left):
+            return n1 * n2, d1 * d2, right
+        if isinstance(node.op, ast.Mult) and _is_one(right):
+            return n1 * n2, d1 * d2, left
+        return n1 * n2, d1 * d2, ast.BinOp(left=left, op=node.op, right=right)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and _number(node.right):
+        num, den, rest = pull_scalars(node.left)
+        return num, den * node.right.value, rest
+    if isinstance(node, ast.Attribute) and node.attr in ("mT", "T"):
+        num, den, rest = pull_scalars(node.value)
+        return num, den, ast.Attribute(value=rest, attr=node.attr, ctx=ast.Load())
+    if _is_mask(node):
+        num, den, rest = pull_scalars(node.args[1])
+        return num, den, call("where", node.args[0], rest, node.args[2])
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "unbroadcast":
+        num, den, rest = pull_scalars(node.args[0])
+        return num, den, call("unbroadcast", rest, node.args[1])
+    return 1, 1, node
+
+
+def scaled(num: Any, den: Any, node: ast.expr) -> ast.expr:
+    """num * rest / den as a tree again (the evaluable twin of a pulled-out coefficient)."""
+    out = node
+    if num != 1 or _is_one(node):
+        out = ast.BinOp(left=constant(num), op=ast.Mult(), right=out) if not _is_one(node) else constant(num)
+    if den != 1:
+        out = ast.BinOp(left=out, op=ast.Div(), right=constant(den))
+    return out
+
+
+def render_scaled(num: Any, den: Any, node: ast.expr, scope: Scope) -> str:
+    """A coefficient and the rest: '(2/1046)(Ŷ − Y)', '(2/1046) Xᵀ · (…)', or the rest alone."""
+    coef = coefficient(num, den)
+    if _is_one(node):
+        return coef or "1"
+    text, prec = _Render(scope, False).visit(node)
+    if not coef:
+        return text
+    if prec <= SUM:
+        return f"{coef}({text})"
+    return f"{coef}{text}" if text.startswith("(") and _Render.closed(text) else f"{coef} {text}"
+
+
+def coefficient(num: Any, den: Any) -> str:
+    """'(2/1046)', '2', '−1', or '' for 1: a coefficient written in front of a product."""
+    if den == 1:
+        return "" if num == 1 else ("−" if num == -1 else format_number(num).replace("-", "−"))
+    sign = "−" if num < 0 else ""
+    return f"{sign}({format_number(abs(num))}/{format_number(den)})"
 
 
 def literal(value: Any) -> Any:
@@ -128,6 +261,29 @@ def instantiate(formula: str, bindings: dict[str, ast.expr], shapes: dict[str, t
             return node
 
     return Substitute().visit(tree)
+
+
+def gradient_shape(t: Any, i: int) -> tuple[int, ...]:
+    """The shape of op t's formula for input i before the engine sums it back: where a broadcast shows.
+
+    It differs from the input's shape exactly when the forward pass broadcast that input (b1 of
+    shape (4,) added to a (1046, 4) product), since a formula returns the output's broadcast shape.
+    The formula runs on stand-in arrays of ones that take no memory (np.broadcast_to).
+    """
+    x = t.inputs[i]
+    if x.shape == t.shape:
+        return x.shape
+    stand_in = {k: np.broadcast_to(np.ones((), t.dtype), p.shape)
+                for k, p in zip(("x", "y"), t.inputs)}
+    env = {**FORMULA_HELPERS, **stand_in, **t.op_params,
+           "out": np.broadcast_to(np.ones((), t.dtype), t.shape), "g": np.broadcast_to(np.ones((), t.dtype), t.shape)}
+    with np.errstate(all="ignore"):
+        return np.shape(eval(_compiled(t.op_type.formulas[i]), env))
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(formula: str) -> Any:
+    return compile(formula, "<formula>", "eval")
 
 
 # ---------------------------------------------------------------- simplification
@@ -168,6 +324,8 @@ def _expand_parts(node: ast.expr) -> tuple[ast.expr, ast.expr, ast.expr] | None:
 
 
 def _rewrite(node: ast.expr, scope: Scope) -> ast.expr:
+    if _is_mask(node) and _is_one(node.args[1]):
+        return node.args[0]
     if isinstance(node, ast.IfExp) and not any(isinstance(n, ast.Name) for n in ast.walk(node.test)):
         return node.body if scope.evaluate(node.test) else node.orelse
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _number(node.operand):
@@ -251,9 +409,16 @@ def _fold_call(node: ast.Call, scope: Scope) -> ast.expr | None:
 # ---------------------------------------------------------------- printing
 
 
-def render(node: ast.expr, scope: Scope, shapes: bool = False) -> str:
-    """Textbook form of a formula; with shapes=True every tensor term prints as its shape, [1046×4]."""
-    return _Render(scope, shapes).visit(node)[0]
+def render(node: ast.expr, scope: Scope, shapes: bool = False, index: bool = False) -> str:
+    """Textbook form of a formula; with shapes=True every tensor term prints as its shape, [1046×4].
+
+    With index=True every matrix prints as its entry, (Z1)ᵢⱼ, for an elementwise formula read
+    entry by entry: `1[(Z1)ᵢⱼ > 0]`.
+    """
+    return _Render(scope, shapes, index).visit(node)[0]
+
+
+ENTRY = {1: "ⱼ", 2: "ᵢⱼ"}
 
 
 def summed_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -277,8 +442,8 @@ def sum_label(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> str:
 
 
 class _Render:
-    def __init__(self, scope: Scope, shapes: bool) -> None:
-        self.scope, self.shapes = scope, shapes
+    def __init__(self, scope: Scope, shapes: bool, index: bool = False) -> None:
+        self.scope, self.shapes, self.index = scope, shapes, index
 
     def shape_of(self, node: ast.expr) -> str:
         return f"[{format_shape(self.scope.shape(node))}]"
@@ -290,6 +455,9 @@ class _Render:
                 return node.id, ATOM
             if self.shapes and symbol.kind in ("tensor", "grad") and np.ndim(symbol.value) > 0:
                 return self.shape_of(node), ATOM
+            if self.index and symbol.kind in ("tensor", "grad") and np.ndim(symbol.value) in ENTRY:
+                text = symbol.text if symbol.text.startswith("(") or len(symbol.text) == 1 else f"({symbol.text})"
+                return text + ENTRY[np.ndim(symbol.value)], ATOM
             return symbol.text, ATOM
         if isinstance(node, ast.Constant):
             return _constant_text(node.value), ATOM if not _number(node) or node.value >= 0 else UNARY
@@ -325,6 +493,8 @@ class _Render:
                 return base + str(int(exponent.value)).translate(_SUPERSCRIPT), ATOM
             return f"{base}^({self.visit(exponent)[0]})", ATOM
         symbol, prec = _BINOPS[type(node.op)]
+        if self.index and isinstance(node.op, ast.Mult):
+            symbol = " · "
         left, lprec = self.visit(node.left)
         right, rprec = self.visit(node.right)
         if lprec < prec or prec == PRODUCT and self.mixes(node.left, node.op):
@@ -332,6 +502,21 @@ class _Render:
         if rprec <= prec:
             right = f"({right})"
         return left + symbol + right, prec
+
+    @staticmethod
+    def closed(text: str) -> bool:
+        """Whether text is one bracketed group, '(Ŷ − Y)' but not '(A) · (B)'."""
+        depth = 0
+        for k, ch in enumerate(text):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0 and k < len(text) - 1:
+                return False
+        return text.startswith("(")
+
+    def arg(self, node: ast.expr) -> str:
+        """A call's argument: a name that prints bracketed, '(Ŷ − Y)', loses its brackets there."""
+        text = self.visit(node)[0]
+        return text[1:-1] if isinstance(node, ast.Name) and self.closed(text) else text
 
     @staticmethod
     def mixes(child: ast.expr, op: ast.operator) -> bool:
@@ -354,7 +539,7 @@ class _Render:
         if isinstance(func, ast.Name) and func.id == "unbroadcast":
             shape = tuple(args[1].value)
             label = sum_label(self.scope.shape(args[0]), shape)
-            return f"{label}({self.visit(args[0])[0]})"
+            return f"{label}({self.arg(args[0])})"
         if isinstance(func, ast.Attribute) and func.attr == "transpose" and len(args) == 1:
             axes = args[0].value if isinstance(args[0], ast.Constant) else None
             if axes == (1, 0):
@@ -364,7 +549,7 @@ class _Render:
             inner = [self.visit(func.value)[0]] + [self.visit(a)[0] for a in args]
             return f"{func.attr}({', '.join(inner)})"
         label = func.attr if isinstance(func, ast.Attribute) else ast.unparse(func)
-        return f"{label}({', '.join(self.visit(a)[0] for a in args)})"
+        return f"{label}({', '.join(self.arg(a) for a in args)})"
 
 
 def _is_mask(node: ast.expr) -> bool:

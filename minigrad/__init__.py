@@ -5,42 +5,10 @@ public face, and the one place that joins the two: it registers Jupyter's displa
 its computation graph, so the core never imports the drawing half.
 """
 from . import autograd, datasets, nn, optim
-from .core import (
-    GradcheckError, Tensor, detect_anomaly, enable_grad, from_numpy, gradcheck, gradgradcheck, inference_mode,
-    is_grad_enabled, manual_seed, no_grad, set_grad_enabled,
-)
-from .core import (  # torch's vocabulary: factories, functions, dtype names, the shape error
-    ShapeError, ValuesIndices, abs, arange, argmax, argmin, cat, clamp, clip, clone, exp, eye, flatten, float16,
-    float32, float64, full, full_like, linspace, log, log_softmax, matmul, max, maximum, mean, min, minimum, numel,
-    ones, ones_like, permute, pow, rand, rand_like, randn, randn_like, relu, reshape, sigmoid, softmax, sqrt, square,
-    squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, where, zeros, zeros_like,
-)
+from .core import *  # noqa: F403  (Tensor, the factories, torch's function names, grad mode, gradcheck)
+from .core import Tensor, __all__ as _core_names
 
-__all__ = [
-    "GradcheckError",
-    "Tensor",
-    "detect_anomaly",
-    "enable_grad",
-    "from_numpy",
-    "autograd",
-    "gradcheck",
-    "gradgradcheck",
-    "inference_mode",
-    "is_grad_enabled",
-    "datasets",
-    "manual_seed",
-    "nn",
-    "no_grad",
-    "optim",
-    "set_grad_enabled",
-]
-__all__ += [
-    "ShapeError", "ValuesIndices", "abs", "arange", "argmax", "argmin", "cat", "clamp", "clip", "clone", "exp", "eye",
-    "flatten", "float16", "float32", "float64", "full", "full_like", "linspace", "log", "log_softmax", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "numel", "ones", "ones_like", "permute", "pow", "rand", "rand_like", "randn",
-    "randn_like", "relu", "reshape", "sigmoid", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
-    "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
-]
+__all__ = [*_core_names, "autograd", "datasets", "nn", "optim"]
 __version__ = "0.1.0"
 
 

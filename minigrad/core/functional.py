@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ShapeError
-from .ops import Cat, Clone, Unsqueeze, Where
-from .tensor import DEFAULT_DTYPE, Tensor, _binary, _lift, _unary, _wrap, promote_types
+from .ops import Cat, Clone, Unsqueeze
+from .tensor import DEFAULT_DTYPE, Tensor, _binary, _lift, _unary, _wrap, promote_types, where
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -76,21 +76,6 @@ def _axis(dim: int, ndim: int, what: str) -> int:
     if not -ndim <= dim < ndim:
         raise IndexError(f"{what}: dim {dim} is out of range for {ndim} axes")
     return dim % ndim
-
-
-def where(condition: Any, input: Any, other: Any) -> Tensor:
-    """input where condition holds, else other, broadcast together (torch.where).
-
-    The condition is a bool tensor or array (a comparison such as x > 0); it gets no gradient, and
-    the gradient of each branch is g where that branch was taken, 0 elsewhere. input and other may be
-    numbers.
-    """
-    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    if mask.dtype != np.bool_:
-        raise TypeError(f"where: the condition must be a bool tensor (a comparison such as x > 0), got dtype {mask.dtype}")
-    if not isinstance(input, Tensor):
-        input = _lift(input, other) if isinstance(other, Tensor) else _wrap(np.asarray(input, DEFAULT_DTYPE))
-    return _binary(Where, input, other, mask)
 
 
 # ---------------------------------------------------------------- the methods as functions

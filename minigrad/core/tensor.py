@@ -25,7 +25,7 @@ from .errors import ShapeError
 from .ops import (
     Abs, Add, Cast, Clamp, Clone, Div, Exp, Expand, Index, IndexPut, Log, LogSoftmax, MatMul, Max, Maximum, Mean, Min,
     Minimum, Mul, Neg, Op, Pow, PowTensor, ReLU, Reshape, Sigmoid, Softmax, Sqrt, Square, Squeeze, Sub, Sum, Tanh,
-    Transpose, Unsqueeze,
+    Transpose, Unsqueeze, Where,
 )
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -398,8 +398,6 @@ class _TorchMethods:
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         """self where condition holds, else other (torch's x.where(condition, y))."""
-        from .functional import where
-
         return where(condition, self, other)
 
     def softmax(self, dim: int) -> "Tensor":
@@ -1071,6 +1069,21 @@ def _matmul(x: Tensor, y: Any) -> Tensor:
 
 def _axis(axis: Any) -> Any:
     return tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """input where condition holds, else other, broadcast together (torch.where).
+
+    The condition is a bool tensor or array (a comparison such as x > 0); it gets no gradient, and
+    the gradient of each branch is g where that branch was taken, 0 elsewhere. input and other may be
+    numbers.
+    """
+    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be a bool tensor (a comparison such as x > 0), got dtype {mask.dtype}")
+    if not isinstance(input, Tensor):
+        input = _lift(input, other) if isinstance(other, Tensor) else _wrap(np.asarray(input, DEFAULT_DTYPE))
+    return _binary(Where, input, other, mask)
 
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:

@@ -23,7 +23,7 @@ import numpy as np
 
 from minigrad.datasets import load_fare, minibatches
 
-IMPLS = ("minigrad", "numpy-hand", "numpy-fused", "torch")
+IMPLS = ("minigrad", "numpy-hand", "numpy-fused", "compiled", "torch")
 DTYPE = np.float32
 TITANIC_SIZES = (3, 4, 1)
 TITANIC_LR = 0.05
@@ -188,6 +188,13 @@ def numpy_fused_mlp(weights: Weights, lr: float) -> StepFn:
     return step
 
 
+def compiled_mlp(weights: Weights, lr: float) -> StepFn:
+    """minigrad's step, exactly as `minigrad_mlp` writes it, run through minigrad.compile."""
+    import minigrad
+
+    return minigrad.compile(minigrad_mlp(weights, lr))
+
+
 def torch_mlp(weights: Weights, lr: float) -> StepFn:
     """The same network in PyTorch eager: torch.nn.Sequential, MSELoss, torch.optim.SGD."""
     import torch
@@ -217,6 +224,7 @@ MLP_BUILDERS: dict[str, Callable[[Weights, float], StepFn]] = {
     "minigrad": minigrad_mlp,
     "numpy-hand": numpy_mlp,
     "numpy-fused": numpy_fused_mlp,
+    "compiled": compiled_mlp,
     "torch": torch_mlp,
 }
 

@@ -87,6 +87,7 @@ class Spec:
     commutative: bool = False
     view: bool = False
     elementwise: bool = False
+    stem: str = ""
 
 
 def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -112,13 +113,15 @@ SPECS: dict[str, Spec] = {
         _binary("mul", "*", PRODUCT, "multiply", lambda a, b: a * b, commutative=True),
         _binary("div", "/", PRODUCT, "divide", lambda a, b: a / b),
         _binary("pow", "**", POWER, "power", lambda a, b: a**b),
-        _binary("gt", ">", COMPARE, "greater", lambda a, b: a > b, augmented=False),
+        Spec("gt", lambda a, b: a > b, ">", COMPARE, "greater", elementwise=True, stem="mask"),
         Spec("matmul", lambda a, b: a @ b, "@", PRODUCT, "matmul"),
         Spec("neg", lambda a: -a, "-", UNARY, "negative", elementwise=True),
         Spec("exp", np.exp, ufunc="exp", elementwise=True),
         Spec("log", np.log, ufunc="log", elementwise=True),
         Spec("tanh", np.tanh, ufunc="tanh", elementwise=True),
         Spec("sqrt", np.sqrt, ufunc="sqrt", elementwise=True),
+        Spec("abs", np.abs, ufunc="absolute", elementwise=True),
+        Spec("sign", np.sign, ufunc="sign", elementwise=True),
         Spec("maximum", np.maximum, ufunc="maximum", elementwise=True),
         Spec("where", np.where),
         Spec("sum", _sum, ufunc="add.reduce"),
@@ -338,3 +341,35 @@ class Builder:
 def _weak_or(node: Node, dtype: np.dtype | None) -> bool:
     """True when `node` is a Python number or has `dtype`: folding it changes no result dtype."""
     return node.dtype is None or node.dtype == dtype
+
+
+def replay(nodes: list[Node], substitute: dict[int, Any]) -> tuple[Builder, dict[int, Node]]:
+    """Build `nodes` again through a simplifying builder, with the constants of `substitute` (by node index)
+    replaced; returns the builder and the map from each old node's index to its new node.
+
+    The compiler uses it to fold SGD's learning rate into the backward pass: seeded with lr instead of 1,
+    every gradient comes out already scaled, so each update is one subtraction.
+    """
+    b = Builder(simplify=True)
+    new: dict[int, Node] = {}
+    for n in nodes:
+        b.stage = n.stage
+        if n.index in substitute:
+            made = b.const(substitute[n.index])
+        elif n.kind == "op":
+            made = b.op(n.op, *[new[a.index] for a in n.args], **n.attrs)
+        elif n.kind == "update":
+            made = b.update(n.op, tuple(new[a.index] for a in n.args), **n.attrs)
+        elif n.kind == "const" and n.attrs.get("ones"):
+            made = b.ones(n.value.shape[0], n.value.dtype)
+        elif n.kind == "const" and n.fill is not None:
+            made = b.filled(n.fill, n.shape)
+        elif n.kind == "const" and n.op == "const":
+            made = b.const(n.value)
+        else:
+            made = b.leaf(n.kind, n.value, **n.attrs)
+            made.op = n.op
+        if made.name is None and n.name is not None:
+            made.name, made.strong, made.display = n.name, n.strong, n.display
+        new[n.index] = made
+    return b, new

@@ -21,6 +21,7 @@ _FUNCTIONS = {
     "np.exp": "exp", "np.log": "log", "np.tanh": "tanh", "np.sqrt": "sqrt", "np.maximum": "maximum",
     "np.where": "where", "where": "where", "np.add.reduce": "sum", "np.sum": "sum",
     "np.broadcast_to": "broadcast_to", "np.expand_dims": "expand_dims", "np.negative": "neg",
+    "np.abs": "abs", "np.sign": "sign", "sign": "sign", "exp": "exp", "log": "log",
 }
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 _STATIC_BINOPS = {
@@ -89,7 +90,7 @@ class _Lowering(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> Any:
         if node.id in self.env:
             return self.env[node.id]
-        if node.id in ("np", "expand", "where", "index_backward") or node.id in _BUILTINS:
+        if node.id in ("np", "expand", "where", "index_backward", "sign", "exp", "log") or node.id in _BUILTINS:
             return _Dotted(node.id)
         raise LoweringError(f"unknown name {node.id!r}")
 

@@ -18,28 +18,38 @@ that one call's value.
 from __future__ import annotations
 
 import contextlib
+import os
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..core.grad_mode import MODE
+from .. import nn
 from ..core.tensor import Tensor
 from ..nn import Module
 from ..optim import Optimizer
 from ..see.graph import forward_order, inspect_graph
 from .ir import Builder, Node
-from .lower import Shaped, lower
+from .lower import LoweringError, Shaped, lower
 from .updates import record_step
 
 FORWARD, BACKWARD, UPDATE = 0, 1, 2  # stage = 3 * event + one of these
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_VALUE_READS = {"item": "t.item()", "__float__": "float(t)", "__bool__": "bool(t) (an if or while on a tensor)",
+                "__array__": "np.asarray(t)", "numpy": "t.numpy()"}
 
 
 class TraceError(RuntimeError):
     """The step does something the compiler cannot record faithfully; the message says what and what to do."""
 
 
-Guard = Callable[[Callable[[Any], str]], str]
+def user_line() -> str:
+    """file:line of the innermost frame outside minigrad: the line of the user's step."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.filename}:{frame.lineno}"
+    return "unknown"
 
 
 @dataclass
@@ -48,9 +58,9 @@ class Binding:
 
     node: Node
     obj: Any
-    role: str  # "param", "state", "counter" or "data"
-    guard: Guard | None = None
+    role: str  # "param", "state" or "data"
     owner: Node | None = None  # for state: the parameter it belongs to
+    tensor: Tensor | None = None  # for a parameter
 
 
 @dataclass
@@ -72,7 +82,7 @@ class Recording:
     seeds: list[Node]
     updates: list[Node]
     output: Any
-    guards: list[Guard]
+    guards: list[dict[str, Any]]
     result: Any
     params: list[Tensor] = field(default_factory=list)
 
@@ -84,7 +94,7 @@ class Tracer:
         self.b = Builder()
         self.arguments = [_argument(a) for a in args]
         self.bindings: list[Binding] = []
-        self.guards: list[Guard] = []
+        self.guards: list[dict[str, Any]] = []
         self.seeds: list[Node] = []
         self.updates: list[Node] = []
         self.event = 0
@@ -95,6 +105,7 @@ class Tracer:
         self._zeroed: set[int] = set()
         self._fresh: dict[int, Tensor] = {}  # parameters whose .grad was None before the step zeroed it
         self._states: dict[int, Node] = {}
+        self._derived: dict[int, tuple[Tensor, Tensor, str]] = {}  # constants nn computed from a tensor's values
 
     # ------------------------------------------------------------ the call
 
@@ -119,42 +130,72 @@ class Tracer:
     def _watching(self) -> Iterator[None]:
         """Wrap backward, step and zero_grad for the length of the call, and refuse value reads meanwhile."""
         tracer = self
-        patches: list[tuple[type, str, Any]] = []
+        patches: list[tuple[Any, str, Any]] = []
+        inside = [0]  # > 0 while minigrad's own backward or step runs: they may read values
+
+        def patch(owner: Any, name: str, replacement: Any) -> None:
+            patches.append((owner, name, owner.__dict__[name]))
+            setattr(owner, name, replacement)
 
         def wrap(cls: type, name: str, before: Callable[..., None] | None, after: Callable[..., None] | None) -> None:
             original = cls.__dict__[name]
 
             def wrapper(obj: Any, *args: Any, **kwargs: Any) -> Any:
-                if before is not None:
+                if before is not None and not inside[0]:
                     before(obj, *args, **kwargs)
-                MODE.tracing = False
+                inside[0] += 1
                 try:
                     out = original(obj, *args, **kwargs)
                 finally:
-                    MODE.tracing = True
-                if after is not None:
+                    inside[0] -= 1
+                if after is not None and not inside[0]:
                     after(obj)
                 return out
 
-            patches.append((cls, name, original))
-            setattr(cls, name, wrapper)
+            patch(cls, name, wrapper)
+
+        def refuse(name: str, what: str) -> None:
+            original = Tensor.__dict__[name]
+
+            def refusing(t: Tensor, *args: Any, **kwargs: Any) -> Any:
+                if not inside[0]:
+                    raise TraceError(
+                        f"minigrad.compile cannot trace {what} at {user_line()}: the step reads a tensor's value "
+                        "into Python, so the generated program would keep this one call's number (or this one "
+                        "branch of an if) forever. Return the tensor from the step and read it after the call, "
+                        "or keep this step uncompiled"
+                    )
+                return original(t, *args, **kwargs)
+
+            patch(Tensor, name, refusing)
+
+        def derive(name: str, function: Any) -> None:
+            def deriving(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+                out = function(x, *args, **kwargs)
+                tracer._derived[id(out)] = (out, x, function.expression)
+                return out
+
+            patch(nn, name, deriving)
 
         wrap(Tensor, "backward", tracer._before_backward, tracer._after_backward)
-        wrap(Optimizer, "zero_grad", None, lambda opt: tracer._cleared(opt.params))
+        wrap(Optimizer, "step", None, tracer._after_step)
+        wrap(Optimizer, "zero_grad", None, lambda opt: tracer._cleared(_params_of(opt)))
         wrap(Module, "zero_grad", None, lambda module: tracer._cleared(list(module.parameters())))
         for cls in _subclasses(Optimizer):
             if "step" in cls.__dict__:
                 wrap(cls, "step", None, tracer._after_step)
             if "zero_grad" in cls.__dict__:
-                wrap(cls, "zero_grad", None, lambda opt: tracer._cleared(opt.params))
-        previous = MODE.tracing
-        MODE.tracing = True
+                wrap(cls, "zero_grad", None, lambda opt: tracer._cleared(_params_of(opt)))
+        for name, what in _VALUE_READS.items():
+            refuse(name, what)
+        for name, function in list(vars(nn).items()):
+            if callable(function) and getattr(function, "expression", None):
+                derive(name, function)
         try:
             yield
         finally:
-            MODE.tracing = previous
-            for cls, name, original in reversed(patches):
-                setattr(cls, name, original)
+            for owner, name, original in reversed(patches):
+                setattr(owner, name, original)
 
     # ------------------------------------------------------------ zero_grad, backward, step
 
@@ -165,10 +206,14 @@ class Tracer:
             self._grads.pop(key, None)
             self._produced.pop(key, None)
 
-    def _before_backward(self, root: Tensor, grad: Any = None, retain_graph: bool = False, *,
-                         gradient: Any = None) -> None:
-        if gradient is not None:
-            grad = gradient
+    def _before_backward(self, root: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+                         create_graph: bool = False, inputs: Any = None, *, grad: Any = None) -> None:
+        if create_graph or inputs is not None:
+            raise TraceError(f"minigrad.compile records a plain backward(); the one at {user_line()} passes "
+                             f"{'create_graph=True' if create_graph else 'inputs='}; keep this step uncompiled")
+        grad = gradient if gradient is not None else grad
+        if isinstance(grad, Tensor):
+            grad = grad.data
         if not root.requires_grad:
             return  # the eager backward raises its own error
         self.b.stage = 3 * self.event + FORWARD
@@ -188,7 +233,7 @@ class Tracer:
             self._produced[key] = p.grad
         self.event += 1
 
-    def _after_step(self, opt: Optimizer) -> None:
+    def _after_step(self, opt: Optimizer, *args: Any) -> None:
         self.b.stage = 3 * self.event + UPDATE
         record_step(self, opt)
         self.event += 1
@@ -228,16 +273,17 @@ class Tracer:
             return
         op = t.op_type
         if not op.expression:
-            raise TraceError(f"op {op.name!r} has no numpy expression (Op.expression), so it cannot be compiled")
+            raise TraceError(f"minigrad.compile cannot compile op {op.name!r} ({op.__name__}): it has no numpy "
+                             "expression in the op table (Op.expression); keep this step uncompiled")
         inputs = [self.node(i) for i in t.inputs]
         env = {**t.op_params, "x": inputs[0], "out": Shaped(t.shape)}
         if len(inputs) > 1:
             env["y"] = inputs[1]
-        node = lower(op.expression, env, self.b)
+        node = _lower(op, op.expression, env, self.b)
         if not isinstance(node, Node):
             node = self.b.const(np.asarray(node, dtype=t.dtype))
         value = np.asarray(node.value)
-        if value.shape != t.shape or value.dtype != t.dtype or not np.array_equal(value, t.data, equal_nan=True):
+        if value.shape != t.shape or value.dtype != t.dtype or not _close(value, t.data):
             raise TraceError(
                 f"op {op.name!r}: its expression {op.expression!r} does not reproduce its forward "
                 f"(shape {value.shape} {value.dtype} against {t.shape} {t.dtype})"
@@ -245,7 +291,18 @@ class Tracer:
         self._nodes[id(t)] = (t, node)
 
     def _leaf(self, t: Tensor) -> None:
-        """A leaf is a step input, a parameter (requires grad) or a constant."""
+        """A leaf is a step input, a parameter (requires grad), a constant nn derived from a tensor, or a constant."""
+        derived = self._derived.get(id(t))
+        if derived is not None and derived[0] is t:
+            _, source, expression = derived
+            for s in forward_order(source):
+                if self._known(s) is None:
+                    self._record(s)
+            node = _lower(None, expression, {"x": self.node(source)}, self.b)
+            if node.shape != t.shape or node.dtype != t.dtype or not _close(np.asarray(node.value), t.data):
+                raise TraceError(f"internal: the constant {expression!r} does not reproduce its value")
+            self._nodes[id(t)] = (t, node)
+            return
         for arg in self.arguments:
             if arg.kind != "static" and _same_array(t, arg):
                 if arg.node is None:
@@ -257,12 +314,12 @@ class Tracer:
                 return
             if arg.kind != "static" and np.shares_memory(t.data, arg.array):
                 raise TraceError(
-                    f"a tensor in the step views part of input {arg.position} ({t.shape} of {arg.array.shape}) "
-                    "through numpy; slice or reshape the input before the call, or with tensor ops"
+                    f"a tensor in the step views part of an input ({t.shape} of {arg.array.shape}) through "
+                    "numpy; slice or reshape the input before the call, or with tensor ops"
                 )
         if t.requires_grad:
             node = self.b.leaf("array", t.data)
-            self.bindings.append(Binding(node, t.data, "param", lambda n, t=t, a=t.data: f"{n(t)}.data is {n(a)}"))
+            self.bindings.append(Binding(node, t.data, "param", tensor=t))
             self._versions[id(t)] = (t, node)
             return
         if not t.data.flags.writeable or t.data.ndim == 0:
@@ -278,10 +335,12 @@ class Tracer:
         order = forward_order(root)
         pending: dict[int, Node] = {id(root): seed}
         leaf_grads: dict[int, tuple[Tensor, Node]] = {}
+        root_name = self.node(root).name or "L"
         for t in reversed(order):
             g = pending.pop(id(t), None)
             if g is None:
                 continue
+            self._name_gradient(g, root_name, self.node(t))
             if t.is_leaf:
                 if t.requires_grad:
                     leaf_grads[id(t)] = (t, g)
@@ -291,16 +350,14 @@ class Tracer:
             if len(t.inputs) > 1:
                 env["y"] = self.node(t.inputs[1])
             for i, (parent, needed) in enumerate(zip(t.inputs, t.needs_input_grad)):
-                if not needed:
+                if not needed or parent.is_leaf and not parent.requires_grad:
                     continue
-                share = lower(op.formulas[i], env, self.b)
+                share = _lower(op, op.formulas[i], env, self.b)
                 if not isinstance(share, Node):
                     share = self.b.op("broadcast_to", share, shape=t.shape)
                 share = self._unbroadcast(share, parent.shape)
                 if share.dtype != parent.dtype:
                     share = self.b.op("astype", share, dtype=parent.dtype)
-                if parent.is_leaf and not parent.requires_grad:
-                    continue
                 previous = pending.get(id(parent))
                 pending[id(parent)] = share if previous is None else self.b.op("add", previous, share)
         for key, (p, g) in leaf_grads.items():
@@ -318,6 +375,14 @@ class Tracer:
                 self._fresh[key] = p
             self._grads[key] = g
 
+    @staticmethod
+    def _name_gradient(g: Node, root: str, of: Node) -> None:
+        """Call the gradient of `of` dL_d<its name> (explain.py's spelling), a policy name winning over a made-up one."""
+        if g.kind != "op" or not of.name or g.strong and g.name:
+            return
+        if g.name is None or of.strong:
+            g.name, g.strong = f"d{root}_d{of.name}", of.strong
+
     def _unbroadcast(self, g: Node, shape: tuple[int, ...]) -> Node:
         """engine.unbroadcast on nodes: sum the leading axes, then the size-1 axes broadcasting stretched."""
         if g.shape == shape:
@@ -330,9 +395,9 @@ class Tracer:
 
     # ------------------------------------------------------------ what updates.record_step uses
 
-    def guard(self, guard: Guard) -> None:
-        """A condition the live program checks on each call (an optimizer's hyperparameters are unchanged)."""
-        self.guards.append(guard)
+    def guard(self, group: dict[str, Any]) -> None:
+        """A param group whose learning rate the live program checks on each call (a scheduler may change it)."""
+        self.guards.append(group)
 
     def grad_of(self, p: Tensor) -> Node | None:
         """The node of p's gradient, which the optimizer just read from p.grad; None when p.grad is None."""
@@ -358,22 +423,13 @@ class Tracer:
         self._versions[id(p)] = (p, node)
         self.updates.append(update)
 
-    def state(self, array: np.ndarray, role: str, owner: Node, guard: Guard) -> Node:
+    def state(self, array: np.ndarray, role: str, owner: Node) -> Node:
         """The node of an optimizer's state array (a momentum buffer, Adam's m or v), updated in place."""
         node = self._states.get(id(array))
         if node is None:
             node = self._states[id(array)] = self.b.leaf("array", array)
-            node.name = role
-            self.bindings.append(Binding(node, array, "state", guard, owner))
-        return node
-
-    def counter(self, steps: list[int], guard: Guard) -> Node:
-        """The node of an optimizer's list of step counts, advanced on every call."""
-        node = self._states.get(id(steps))
-        if node is None:
-            node = self._states[id(steps)] = self.b.leaf("array", steps)
-            node.name = "steps"
-            self.bindings.append(Binding(node, steps, "counter", guard))
+            node.name = f"{role}_{owner.name}" if owner.name else role
+            self.bindings.append(Binding(node, array, "state", owner))
         return node
 
     # ------------------------------------------------------------ the result
@@ -381,6 +437,9 @@ class Tracer:
     def _output(self, result: Any) -> Any:
         """The step's result with each Tensor replaced by its node."""
         if isinstance(result, Tensor):
+            known = self._known(result)
+            if known is not None:
+                return known
             if result.is_leaf and not result.requires_grad and self._known(result) is None:
                 for arg in self.arguments:
                     if arg.kind != "static" and _same_array(result, arg):
@@ -435,4 +494,24 @@ def _label(p: Tensor) -> str:
 
 
 Argument.array = property(lambda self: self.value.data if self.kind == "tensor" else self.value)  # type: ignore
-Argument.position = 0  # type: ignore
+
+
+def _params_of(opt: Optimizer) -> list[Tensor]:
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal up to the rounding of a reordered sum (the compiler's rewrites change the order of additions)."""
+    if a.dtype.kind != "f":
+        return bool(np.array_equal(a, b))
+    rtol = 1e-4 if a.dtype.itemsize < 8 else 1e-9
+    return bool(np.allclose(a, b, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(b), initial=0))), equal_nan=True))
+
+
+def _lower(op: Any, text: str, env: dict[str, Any], builder: Builder) -> Any:
+    """lower(), with the refusal naming the op whose text the compiler cannot read."""
+    try:
+        return lower(text, env, builder)
+    except LoweringError as err:
+        what = f"op {op.name!r} ({op.__name__})" if op is not None else "a constant of minigrad.nn"
+        raise TraceError(f"minigrad.compile cannot compile {what}: {err}; keep this step uncompiled") from None

@@ -1,29 +1,26 @@
 """The optimizers' update rules as the compiler records and writes them: SGD (with or without momentum) and Adam.
 
-While a step is traced, `optimizer.step()` still runs as usual; `record_step` then adds one update node
-per parameter that had a gradient, reading the optimizer's hyperparameters and its state arrays (the
-momentum buffers, Adam's running averages and step counts), which the program then updates in place
-as the optimizer itself would. `write_update` gives the lines of numpy each update becomes, in the
-order of operations of `minigrad.optim`, so the compiled step and the eager one agree to the last bit
-of each update.
+While a step is traced, `optimizer.step()` runs as usual; `record_step` then adds one update node per
+parameter that had a gradient, reading the group's hyperparameters and the optimizer's state arrays
+(momentum buffers, Adam's running averages), which the program then updates in place as the
+optimizer itself would on every later step. `write_update` gives the numpy lines each update becomes,
+in the order of operations of `minigrad.optim`, so the compiled and the eager step agree to rounding.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
+
 from ..optim import SGD, Adam, Optimizer
-from .ir import Node
+from .ir import Node, replay
 
 if TYPE_CHECKING:
-    from .trace import Tracer
+    from .trace import Recording, Tracer
 
-Namer = Callable[[Any], str]
-
-# options of torch.optim that this compiler does not write; a truthy value means the step is refused
-_UNSUPPORTED = {
-    SGD: ("weight_decay", "dampening", "nesterov", "maximize"),
-    Adam: ("weight_decay", "amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused"),
-}
+# options the compiler does not write; a truthy value refuses the step
+_UNSUPPORTED = {SGD: ("weight_decay", "dampening", "nesterov", "maximize"),
+                Adam: ("weight_decay", "amsgrad", "maximize")}
 
 
 class UnsupportedOptimizer(TypeError):
@@ -33,108 +30,144 @@ class UnsupportedOptimizer(TypeError):
 def record_step(tracer: "Tracer", opt: Optimizer) -> None:
     """Record the in-place updates of `opt.step()`, which has just run eagerly, into the tracer's graph."""
     rule = type(opt)
-    if rule not in _UNSUPPORTED or type(opt).step is not rule.step:
-        raise UnsupportedOptimizer(
-            f"minigrad.compile writes the updates of minigrad.optim.SGD and Adam, not of {type(opt).__name__}; "
-            "keep this step uncompiled"
-        )
-    for option in _UNSUPPORTED[rule]:
-        if getattr(opt, option, None):
-            raise UnsupportedOptimizer(
-                f"minigrad.compile does not write {rule.__name__}'s {option}={getattr(opt, option)!r} yet; "
-                "keep this step uncompiled or leave the option out"
-            )
-    if getattr(opt, "param_groups", None) is not None and len(opt.param_groups) > 1:
-        raise UnsupportedOptimizer("minigrad.compile writes one parameter group per optimizer, this one has "
-                                   f"{len(opt.param_groups)}")
-    if rule is SGD:
-        _record_sgd(tracer, opt)
-    else:
-        _record_adam(tracer, opt)
-
-
-def _record_sgd(tracer: "Tracer", opt: SGD) -> None:
-    lr, momentum = opt.lr, opt.momentum
-    tracer.guard(lambda n: f"{n(opt)}.lr == {lr!r} and {n(opt)}.momentum == {momentum!r}")
-    for i, p in enumerate(opt.params):
-        g = tracer.grad_of(p)
-        if g is None:
-            continue
-        w = tracer.version(p)
-        if momentum:
-            buffer = opt.buffers[i]
-            buf = tracer.state(buffer, "momentum", w, lambda n, i=i, a=buffer: f"{n(opt)}.buffers[{i}] is {n(a)}")
-            node = tracer.b.update("momentum", (w, g, buf), lr=lr, momentum=momentum)
-        else:
-            node = tracer.b.update("sgd", (w, g), lr=lr, folded=False)
-        tracer.new_version(p, node)
-
-
-def _record_adam(tracer: "Tracer", opt: Adam) -> None:
-    lr, (beta1, beta2), eps = opt.lr, opt.betas, opt.eps
-    tracer.guard(lambda n: f"{n(opt)}.lr == {lr!r} and {n(opt)}.betas == {(beta1, beta2)!r} and {n(opt)}.eps == {eps!r}")
-    steps = opt.steps
-    counter = tracer.counter(steps, lambda n: f"{n(opt)}.steps is {n(steps)}")
-    updated = [(i, p, tracer.grad_of(p)) for i, p in enumerate(opt.params)]
-    updated = [(i, p, g) for i, p, g in updated if g is not None]
-    clocks: dict[int, Node] = {}
-    for count in sorted({steps[i] for i, _, _ in updated}):
-        indices = tuple(i for i, _, _ in updated if steps[i] == count)
-        clocks[count] = tracer.b.update("adam_clock", (counter,), indices=indices, lr=lr, beta1=beta1, beta2=beta2)
-    for i, p, g in updated:
-        w = tracer.version(p)
-        m = tracer.state(opt.exp_avg[i], "m", w, lambda n, i=i, a=opt.exp_avg[i]: f"{n(opt)}.exp_avg[{i}] is {n(a)}")
-        v = tracer.state(opt.exp_avg_sq[i], "v", w,
-                         lambda n, i=i, a=opt.exp_avg_sq[i]: f"{n(opt)}.exp_avg_sq[{i}] is {n(a)}")
-        node = tracer.b.update("adam", (w, g, m, v, clocks[steps[i]]), beta1=beta1, beta2=beta2, eps=eps)
-        tracer.new_version(p, node)
+    if rule not in _UNSUPPORTED:
+        raise UnsupportedOptimizer(f"minigrad.compile writes the updates of minigrad.optim.SGD and Adam, "
+                                   f"not of {rule.__name__}; keep this step uncompiled")
+    for group in opt.param_groups:
+        for option in _UNSUPPORTED[rule]:
+            if group.get(option):
+                raise UnsupportedOptimizer(f"minigrad.compile does not write {rule.__name__}'s "
+                                           f"{option}={group[option]!r}; leave the option out or keep this step "
+                                           "uncompiled")
+        tracer.guard(group)
+        for p in group["params"]:
+            g = tracer.grad_of(p)
+            if g is None:
+                continue
+            w = tracer.version(p)
+            state = opt.state[p]
+            if rule is Adam:
+                m = tracer.state(state["exp_avg"], "m", w)
+                v = tracer.state(state["exp_avg_sq"], "v", w)
+                node = tracer.b.update("adam", (w, g, m, v), lr=group["lr"], beta1=group["betas"][0],
+                                       beta2=group["betas"][1], eps=group["eps"], state=state)
+            elif group["momentum"]:
+                buf = tracer.state(state["momentum_buffer"], "buf", w)
+                node = tracer.b.update("momentum", (w, g, buf), lr=group["lr"], momentum=group["momentum"])
+            else:
+                node = tracer.b.update("sgd", (w, g), lr=group["lr"])
+            tracer.new_version(p, node)
 
 
 def describe(updates: list[Node]) -> str:
     """The optimizers of a program in words, e.g. 'SGD (lr=0.05)' or 'Adam (lr=0.01, betas=(0.9, 0.999))'."""
-    parts = []
+    parts: list[str] = []
     for node in updates:
         a = node.attrs
-        if node.op == "sgd":
-            text = f"SGD (lr={a['lr']!r})"
-        elif node.op == "momentum":
-            text = f"SGD (lr={a['lr']!r}, momentum={a['momentum']!r})"
-        elif node.op == "adam_clock":
-            text = f"Adam (lr={a['lr']!r}, betas={(a['beta1'], a['beta2'])!r})"
-        else:
-            continue
-        if text not in parts:
-            parts.append(text)
+        text = {"sgd": f"SGD (lr={a.get('lr')!r})",
+                "momentum": f"SGD (lr={a.get('lr')!r}, momentum={a.get('momentum')!r})",
+                "adam": f"Adam (lr={a.get('lr')!r}, betas={(a.get('beta1'), a.get('beta2'))!r}, eps={a.get('eps')!r})"}
+        if text[node.op] not in parts:
+            parts.append(text[node.op])
     return ", ".join(parts)
 
 
-def write_update(node: Node, var: Callable[[Node], str], clock: Callable[[Node], tuple[str, str, str]]) -> list[str]:
-    """The lines of numpy for one update node; `var` names nodes, `clock` the (t, step_size, bc2) of an Adam clock."""
+def write_update(node: Node, var: Callable[[Node], str], scratch: Callable[[int], str], gradient_free: bool,
+                 counter: str | None) -> list[str]:
+    """The numpy lines of one update; `var` names nodes, `scratch(k)` a spare buffer of the parameter's
+    shape, `gradient_free` says the gradient's buffer may be overwritten, `counter` names Adam's step dict."""
     a = node.attrs
+    w, g = var(node.args[0]), var(node.args[1])
     if node.op == "sgd":
-        w, g = (var(x) for x in node.args)
-        return [f"{w} -= {g}"] if a["folded"] else [f"{w} -= {a['lr']!r} * {g}"]
+        if a.get("folded"):
+            return [f"{w} -= {g}"]
+        if gradient_free:
+            return [f"{g} *= {a['lr']!r}", f"{w} -= {g}"]
+        return [f"np.multiply({g}, {a['lr']!r}, out={scratch(0)})", f"{w} -= {scratch(0)}"]
     if node.op == "momentum":
-        w, g, buf = (var(x) for x in node.args)
-        return [f"{buf} *= {a['momentum']!r}", f"{buf} += {g}", f"{w} -= {a['lr']!r} * {buf}"]
-    if node.op == "adam_clock":
-        t, step_size, bc2 = clock(node)
-        steps = var(node.args[0])
-        first = a["indices"][0]
-        targets = " = ".join(f"{steps}[{i}]" for i in a["indices"])
-        return [
-            f"{t} = {steps}[{first}] + 1",
-            f"{targets} = {t}",
-            f"{step_size} = {a['lr']!r} / (1 - {a['beta1']!r}**{t})",
-            f"{bc2} = math.sqrt(1 - {a['beta2']!r}**{t})",
-        ]
-    w, g, m, v = (var(x) for x in node.args[:4])
-    _, step_size, bc2 = clock(node.args[4])
-    b1, b2 = repr(a["beta1"]), repr(a["beta2"])
-    return [
-        f"{m} *= {b1}",
-        f"{m} += (1 - {b1}) * {g}",
-        f"{v} *= {b2}",
-        f"{v} += (1 - {b2}) * ({g} * {g})",
-        f"{w} -= {step_size} * {m} / (np.sqrt({v}) / {bc2} + {a['eps']!r})",
+        buf = var(node.args[2])
+        step = g if gradient_free else scratch(0)
+        return [f"{buf} *= {a['momentum']!r}", f"{buf} += {g}", f"np.multiply({buf}, {a['lr']!r}, out={step})",
+                f"{w} -= {step}"]
+    m, v = var(node.args[2]), var(node.args[3])
+    b1, b2 = a["beta1"], a["beta2"]
+    s0, s1 = scratch(0), scratch(1)
+    lines = [f"t = {counter}['step'] = {counter}['step'] + 1"]
+    if abs(1 - b1) < 0.5:  # optim._lerp's two forms
+        lines += [f"np.subtract({g}, {m}, out={s0})", f"{s0} *= {1 - b1!r}", f"{m} += {s0}"]
+    else:
+        lines += [f"np.subtract({g}, {m}, out={s0})", f"{s0} *= {b1!r}", f"np.subtract({g}, {s0}, out={m})"]
+    lines += [
+        f"{v} *= {b2!r}",
+        f"np.multiply({g}, {1 - b2!r}, out={s0})",
+        f"{s0} *= {g}",
+        f"{v} += {s0}",
+        f"np.sqrt({v}, out={s0})",
+        f"{s0} /= math.sqrt(1 - {b2!r}**t)",
+        f"{s0} += {a['eps']!r}",
+        f"np.multiply({m}, {a['lr']!r} / (1 - {b1!r}**t), out={s1})",
+        f"{s1} /= {s0}",
+        f"{w} -= {s1}",
     ]
+    return lines
+
+
+def simplify(recording: "Recording") -> bool:
+    """Replay the recorded graph through the simplifying builder (folding, CSE, rewrites); for plain SGD with
+    one lr, seed the backward pass with lr instead of 1 on the way, so every gradient comes out as
+    lr · gradient and each update is one subtraction (`W1 -= dL_dW1`). True if the lr was folded.
+
+    The lr is folded only when nothing but the updates reads a gradient: the result must not read the seed.
+    """
+    updates = recording.updates
+    lrs = {u.attrs["lr"] for u in updates}
+    fold = (len(recording.seeds) == 1 and bool(updates) and all(u.op == "sgd" for u in updates) and len(lrs) == 1
+            and bool(next(iter(lrs))) and not _reads(recording.output, recording.seeds[0]))
+    substitute = {}
+    if fold:
+        seed = recording.seeds[0]
+        substitute[seed.index] = np.asarray(next(iter(lrs)), dtype=seed.value.dtype)
+    builder, new = replay(recording.builder.nodes, substitute)
+    recording.builder = builder
+    recording.updates = [new[u.index] for u in updates]
+    for u in recording.updates:
+        u.attrs["folded"] = fold
+    recording.seeds = [new[s.index] for s in recording.seeds]
+    recording.output = _remap(recording.output, new)
+    for arg in recording.arguments:
+        if arg.node is not None:
+            arg.node = new[arg.node.index]
+    for binding in recording.bindings:
+        binding.node = new[binding.node.index]
+    return fold
+
+
+def _reads(output: Any, seed: Node) -> bool:
+    """Whether the nodes of `output` read `seed`, other than through an update (a parameter's new value)."""
+    stack = [n for n in _nodes(output)]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if n is seed:
+            return True
+        if n.index in seen or n.kind == "update":
+            continue
+        seen.add(n.index)
+        stack.extend(n.args)
+    return False
+
+
+def _nodes(output: Any) -> list[Node]:
+    if isinstance(output, Node):
+        return [output]
+    if isinstance(output, (tuple, list)):
+        return [n for o in output for n in _nodes(o)]
+    return []
+
+
+def _remap(output: Any, new: dict[int, Node]) -> Any:
+    if isinstance(output, Node):
+        return new[output.index]
+    if isinstance(output, (tuple, list)):
+        return type(output)(_remap(o, new) for o in output)
+    return output

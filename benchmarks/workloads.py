@@ -1,9 +1,10 @@
-"""The benchmark workloads, written once per implementation: minigrad, numpy-hand, numpy-fused and PyTorch eager.
+"""The benchmark workloads, written once per implementation: minigrad, numpy-hand, numpy-fused, compiled and PyTorch eager.
 
 numpy-hand is the baseline the targets use: the recorded graph's math op for op, written plainly
 by hand with no graph, as examples/numpy_network.py writes it. numpy-fused is a tighter hand
-version (in-place ops, a fused np.vdot loss) that no graph engine can match, kept for information;
-it has MLP workloads only, so CHAIN_BUILDERS has no entry for it.
+version (in-place ops, a fused np.vdot loss) that no graph engine can match, kept for information
+and as the bar for compiled, which is minigrad's step run through minigrad.compile; these two have MLP
+workloads only, so CHAIN_BUILDERS has no entry for them.
 
 Every MLP builder takes the same float32 initial weights (one (W, b) pair per layer, W stored
 (in, out) as minigrad's nn.Linear does) and returns a step function `step(x, y) -> loss` that runs

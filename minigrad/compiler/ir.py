@@ -3,8 +3,8 @@
 A node is one value of the training step: a step input (`X`), an array the program reads by reference
 (a parameter `W1`, an optimizer's momentum buffer, a data constant), a constant folded into the code,
 an operation on other nodes (`matmul`, `add`, `sum`, ...), or an in-place update of a parameter. Each
-node carries the value it had while the step was traced, so shapes and dtypes are known and constants
-can be folded exactly as numpy would compute them.
+node carries a value of its shape and dtype, so constants fold exactly as numpy would compute them; a
+forward value is the eager step's own, and a product that reads no constant only stands in with zeros.
 
 `Builder.op` is the one place that simplifies, as each node is made: constants fold (the gradient of a
 mean of 32 rows seeded with 1 becomes the number 1/32), a number times a number folds, the same
@@ -242,7 +242,11 @@ class Builder:
         if key is not None and key in self._table:
             return self._table[key]
         spec = SPECS[name]
-        value = spec.evaluate(*[n.value for n in nodes], **attrs)
+        with np.errstate(all="ignore"):
+            if name in ("matmul", "vdot") and not all(n.kind == "const" for n in nodes):
+                value = _stand_in(name, nodes[0].value, nodes[1].value)
+            else:
+                value = spec.evaluate(*[n.value for n in nodes], **attrs)
         if self.simplify and all(n.kind == "const" for n in nodes) and np.ndim(value) == 0 and name != "version":
             return self.const(value if isinstance(value, (bool, int, float)) else np.asarray(value))
         return self._add(Node("op", name, nodes, attrs, value), key)
@@ -336,6 +340,19 @@ class Builder:
             # of additions
             return self.op("matmul", self.ones(x.shape[0], x.dtype), x)
         return None
+
+
+def _stand_in(name: str, a: np.ndarray, b: np.ndarray) -> Any:
+    """Zeros of the shape and dtype of a @ b (or np.vdot), computed from one column of the contraction.
+
+    NOTE: only the shapes and dtypes of a product matter to the program (constants fold only from
+    constants), so the trace skips the BLAS work: on the wide MLP it was most of the trace time.
+    """
+    if name == "vdot":
+        return np.zeros((), np.result_type(a, b))[()]
+    a1 = a[..., :1] if np.ndim(a) else a
+    b1 = (b[..., :1, :] if np.ndim(b) >= 2 else b[:1]) if np.ndim(b) else b
+    return np.zeros_like(a1 @ b1)
 
 
 def _weak_or(node: Node, dtype: np.dtype | None) -> bool:

@@ -206,5 +206,5 @@ def _title(step: Callable[..., Any]) -> str:
         where = f"{os.path.basename(inspect.getsourcefile(step) or '?')}:{inspect.getsourcelines(step)[1]}"
     except (OSError, TypeError):
         where = "an unknown file"
-    name = getattr(step, "__qualname__", getattr(step, "__name__", "step"))
+    name = getattr(step, "__name__", "step")
     return f"{name} ({where}) compiled by minigrad.compile: forward, backward and update in numpy."

@@ -235,6 +235,8 @@ class _Writer:
             number = np.asarray(value).item()
             dtypes = {p.value.dtype for p in peers if p is not node and isinstance(p.value, np.ndarray)}
             if dtypes <= {np.asarray(value).dtype}:
+                if np.asarray(value).dtype == np.float32:  # the shortest text that reads back as this float32
+                    return _number(float(str(np.float32(number))))
                 return _number(number)
             return f"{_dtype_name(np.asarray(value).dtype)}({number!r})", ATOM
         if node.index not in self.names:

@@ -319,9 +319,9 @@ def generate(nodes_in: list[Node], inputs: list[Node], output: Any, updates: lis
     w = _Writer(nodes, outputs, updates, inputs)
     for n in inputs:
         w.name(n)
-    bound: list[Node] = [n for n in nodes if n.kind == "array"]
-    for n in bound:
-        w.arguments.append((w.name(n), n.value))
+    for n in nodes:
+        if n.kind == "array":
+            w.arguments.append((w.name(n), n.value))
     w.plan()
     body: list[tuple[str, str]] = []
     stage = None
@@ -386,9 +386,9 @@ def generate(nodes_in: list[Node], inputs: list[Node], output: Any, updates: lis
     lines += [_line(code, comment, "    ") for code, comment in w.setup]
     lines += ["", f"    def step({input_names}):",
               '        """One training step: forward, backward and update, with no allocation but the result."""']
-    changed = sorted({m.group(1) for code, _ in body for m in [re.match(r"^(\w+) \S+= ", code)] if m},
-                     key=lambda name: [a for a, _ in w.arguments + [(code.split()[0], 0) for code, _ in w.setup]].index(name)
-                     if name in [a for a, _ in w.arguments] + [code.split()[0] for code, _ in w.setup] else 0)
+    order = [name for name, _ in w.arguments] + [code.split()[0] for code, _ in w.setup]
+    targets = {m.group(1) for code, _ in body for m in [re.match(r"^(\w+) \S+= ", code)] if m}
+    changed = sorted(targets, key=lambda name: order.index(name) if name in order else len(order))
     if changed:
         lines.append(f"{indent}# the arrays that += and -= change in place")
         text = f"{indent}nonlocal"

@@ -87,6 +87,7 @@ class _Writer:
         self.setup: list[tuple[str, str]] = []
         self.buffer: dict[int, str] = {}  # node index -> the name of the array it lives in
         self.last: dict[int, int] = {}  # node index -> position of its last reader (views included)
+        self.bound: set[int] = set()  # nodes held in a variable: the rest are written inline where they are read
         self.planned = {n.name for n in nodes if n.name}  # the graph's names, kept for the nodes that carry them
 
     # ------------------------------------------------------------ names
@@ -165,6 +166,7 @@ class _Writer:
                 if k < first:
                     self.names[n.index] = buffer
                 self.buffer[n.index] = buffer
+                self.bound.add(n.index)
             self.setup.append((f"{buffer} = np.empty({_shape_text(value.shape)}, {_dtype_name(value.dtype)})",
                                _describe(group[first])))
             for n in group[first + 1:] if first else group[1:]:
@@ -180,7 +182,7 @@ class _Writer:
         return text if precedence > context else f"({text})"
 
     def expression(self, node: Node, peers: tuple[Node, ...] = ()) -> tuple[str, int]:
-        if node.kind in ("input", "array") or node.index in self.names and node.kind != "const":
+        if node.kind in ("input", "array") or node.index in self.bound:
             return self.name(node), ATOM
         if node.kind == "const":
             return self.constant(node, peers)
@@ -254,7 +256,8 @@ class _Writer:
         """The line that computes an op node: into its buffer with out=, or as a new value."""
         name = self.name(node)
         if not _is_buffer(node):
-            text, _ = self.expression_of_op(node)
+            text, _ = self.expression(node)
+            self.bound.add(node.index)
             return f"{name} = {text}"
         out = self.buffer[node.index]
         spec = SPECS[node.op]
@@ -273,15 +276,10 @@ class _Writer:
             return f"np.add.reduce({args[0]}{_axis_text(node.attrs)}, out={name})"
         if node.op == "maximum":
             return f"np.maximum({args[0]}, {args[1]}, out={name})"
-        text, _ = self.expression_of_op(node)
+        self.bound.discard(node.index)
+        text, _ = self.expression(node)
+        self.bound.add(node.index)
         return f"{name}[...] = {text}"
-
-    def expression_of_op(self, node: Node) -> tuple[str, int]:
-        saved = self.names.pop(node.index)
-        try:
-            return self.expression(node)
-        finally:
-            self.names[node.index] = saved
 
 
 def _number(value: Any) -> tuple[str, int]:
@@ -371,7 +369,7 @@ def generate(nodes_in: list[Node], inputs: list[Node], output: Any, updates: lis
         if n.op == "adam":
             counter = w.fresh(f"state_{w.name(n.args[0])}")
             counters.append((counter, n.attrs["state"]))
-        lines = write_update(n, w.name, lambda i, n=n: spare(n, i), free, counter)
+        lines = write_update(n, lambda m: w.operand(m, POSTFIX), lambda i, n=n: spare(n, i), free, counter)
         shape = _shape_text(n.args[0].value.shape)
         body += [(line, shape) for line in lines]
     w.arguments += counters

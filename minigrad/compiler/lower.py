@@ -217,7 +217,7 @@ class _Lowering(ast.NodeVisitor):
             return self.b.op("reshape", x, shape=tuple(np.empty(x.shape, dtype=np.bool_).reshape(shape).shape))
         if name == "transpose":
             axes = args[0] if len(args) == 1 and not isinstance(args[0], int) else args
-            axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(int(a) for a in axes)
+            axes = tuple(reversed(range(x.ndim))) if axes is None or len(axes) == 0 else tuple(int(a) for a in axes)
             return self.b.op("transpose", x, axes=axes)
         if name == "sum":
             axis = args[0] if args else kwargs.get("axis")

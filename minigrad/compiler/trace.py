@@ -513,8 +513,11 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _lower(op: Any, text: str, env: dict[str, Any], builder: Builder) -> Any:
     """lower(), with the refusal naming the op whose text the compiler cannot read."""
+    what = f"op {op.name!r} ({op.__name__})" if op is not None else "a constant of minigrad.nn"
     try:
         return lower(text, env, builder)
     except LoweringError as err:
-        what = f"op {op.name!r} ({op.__name__})" if op is not None else "a constant of minigrad.nn"
         raise TraceError(f"minigrad.compile cannot compile {what}: {err}; keep this step uncompiled") from None
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as err:
+        raise TraceError(f"minigrad.compile cannot compile {what}: evaluating {text!r} on the graph raised "
+                         f"{type(err).__name__}: {err}; keep this step uncompiled") from err

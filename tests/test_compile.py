@@ -246,6 +246,24 @@ def test_dead_forward_values_are_not_kept_and_nothing_is_computed_twice(fare: An
                                                if "np.empty" in line))
 
 
+def test_a_repeated_subexpression_is_computed_once() -> None:
+    params = [Tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)]
+    opt = optim.SGD(params, lr=0.1)
+
+    def step(x: np.ndarray) -> Tensor:
+        opt.zero_grad()
+        w = params[0]
+        loss = ((from_numpy(x) @ w).tanh() + (from_numpy(x) @ w).tanh()).square().mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    fast = minigrad.compile(step)
+    fast(np.ones((2, 3)))
+    body = fast.source.split("def step", 1)[1]
+    assert body.count("np.tanh(") == 1 and body.count("np.matmul(X, ") == 1
+
+
 def test_another_batch_shape_traces_again(fare: Any) -> None:
     """A last, shorter batch gets its own program; both train as the eager step does."""
     idx = minibatches(len(fare.X_train), 32, np.random.default_rng(0))

@@ -4,8 +4,10 @@ The pipeline, one module each:
 - `trace.py` runs the step eagerly once, watching `loss.backward()`, `optimizer.step()` and `zero_grad()`,
   and records the forward ops (from each op's `expression`), the backward pass (from each op's
   `formulas`, as the engine runs them) and the optimizer's in-place updates as one joint graph;
-- `ir.py` holds that graph's nodes and simplifies as it builds: constants fold, common subexpressions
-  are made once, and a few rewrites pick faster numpy for the same maths;
+- `lower.py` reads an op's numpy text (its `expression`, a formula) as a tree and evaluates it on nodes;
+- `ir.py` holds that graph's nodes; the recording is replayed through its simplifying builder, where
+  constants fold, common subexpressions are made once, and a few rewrites pick faster numpy for the
+  same maths;
 - `codegen.py` keeps what the result and the updates need and writes it as straight-line numpy with
   preallocated buffers, in the graph's own names (`Z1`, `H`, `Yhat`, `dL_dW1`);
 - `updates.py` writes SGD (with or without momentum) and Adam as minigrad.optim computes them.

@@ -308,10 +308,11 @@ def _line(code: str, comment: str, indent: str) -> str:
     return f"{code.ljust(COMMENT_COLUMN)}  # {comment}" if comment else code
 
 
-def generate(nodes_in: list[Node], inputs: list[Node], output: Any, updates: list[Node], title: str,
+def generate(graph: list[Node], inputs: list[Node], output: Any, updates: list[Node], title: str,
              folded: bool = False) -> Program:
-    """The program of a traced step: `inputs` are the step's array parameters, `output` its result (nodes
-    inside tuples, numbers), `updates` the optimizer's in-place updates, in creation order."""
+    """The program of a traced step's `graph` (its nodes in creation order): `inputs` are the step's array
+    parameters, `output` its result (nodes, perhaps inside tuples, or numbers), `updates` the optimizer's
+    in-place updates, and `folded` says the updates' lr was folded into the backward pass."""
     outputs = _flat(output)
     nodes = live_nodes(outputs, updates)
     w = _Writer(nodes, outputs, updates, inputs)

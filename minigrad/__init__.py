@@ -5,12 +5,22 @@ public face, and the one place that joins the two: it registers Jupyter's displa
 its computation graph, so the core never imports the drawing half.
 """
 from . import autograd, datasets, nn, optim
-from .compiler import compile  # noqa: A004  (torch.compile's name)
 from .core import *  # noqa: F403  (Tensor, the factories, torch's function names, grad mode, gradcheck)
 from .core import Tensor, __all__ as _core_names
 
 __all__ = [*_core_names, "autograd", "compile", "datasets", "nn", "optim"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`minigrad.compile`, imported on first use: the compiler reads the naming policy of minigrad.see, whose
+    import (the drawing half) a script that never compiles should not pay for."""
+    if name == "compile":
+        from .compiler import compile
+
+        globals()["compile"] = compile
+        return compile
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 
 def _register_jupyter_display() -> None:

@@ -470,3 +470,48 @@ def test_ops_without_an_expression_are_refused(fare: Any, make: Callable[[Tensor
 
     with pytest.raises(TraceError, match=r"cannot compile op '\w+' \(\w+\): it has no numpy expression"):
         minigrad.compile(step)(*fare_batches(fare)[0])
+
+
+# ---------------------------------------------------------------- other shapes of a step
+
+
+def _tanh_net_and_adam() -> tuple[nn.Module, optim.Optimizer]:
+    model = mlp((3, 4, 1), nn.Tanh)
+    return model, optim.Adam(model.parameters(), lr=0.01)
+
+
+@pytest.mark.parametrize("variant", ["tensors and a plain value", "two backward calls"])
+def test_steps_of_other_shapes_train_as_the_eager_step(variant: str) -> None:
+    """Tensor arguments and a plain value (a constant of the program); two losses whose gradients add up."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+
+    def build() -> tuple[Any, Callable[..., Any]]:
+        model, opt = _tanh_net_and_adam()
+
+        def step(inputs: Any, target: Any, scale: float = 1.0) -> Tensor:
+            opt.zero_grad()
+            loss = ((model(inputs if isinstance(inputs, Tensor) else from_numpy(inputs)) - target) ** 2).mean()
+            (loss * scale).backward()
+            if variant == "two backward calls":
+                model(from_numpy(x)).abs().mean().backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    batch = (Tensor(x), Tensor(y), 0.5) if variant.startswith("tensors") else (x, from_numpy(y))
+    assert_same_training(build, [batch] * STEPS)
+
+
+def test_a_step_that_never_clears_its_gradients_is_refused() -> None:
+    model, opt = _tanh_net_and_adam()
+
+    def step(x: np.ndarray, y: np.ndarray) -> Tensor:
+        loss = nn.MSELoss()(model(from_numpy(x)), from_numpy(y))
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.raises(TraceError, match=r"never clears .*\.grad.*Call optimizer\.zero_grad\(\)"):
+        minigrad.compile(step)(np.ones((2, 3)), np.ones((2, 1)))

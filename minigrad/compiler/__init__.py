@@ -30,7 +30,7 @@ from .codegen import CodegenError, Program, generate
 from .trace import TraceError, Tracer
 from .updates import UnsupportedOptimizer, simplify
 
-__all__ = ["CompiledStep", "TraceError", "UnsupportedOptimizer", "compile"]
+__all__ = ["CodegenError", "CompiledStep", "TraceError", "UnsupportedOptimizer", "compile"]
 
 
 class _Compiled:

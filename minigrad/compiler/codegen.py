@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,13 +36,10 @@ class CodegenError(ValueError):
 
 @dataclass
 class Program:
-    """The generated source and what `build` takes: (name, object) per argument, in order."""
+    """The generated source and what its `build` takes: (name, object) per argument, in order."""
 
     source: str
     arguments: list[tuple[str, Any]]
-    inputs: list[str]
-    output: Any
-    names: dict[int, str] = field(default_factory=dict)
 
 
 def live_nodes(outputs: list[Node], updates: list[Node]) -> list[Node]:
@@ -407,7 +404,7 @@ def generate(graph: list[Node], inputs: list[Node], output: Any, updates: list[N
         started = True
         lines.append(_line(code, comment, indent) if not code.startswith("#") else indent + code)
     lines += [f"        return {result}", "", "    return step", ""]
-    return Program("\n".join(lines), w.arguments, [w.name(n) for n in inputs], output, w.names)
+    return Program("\n".join(lines), w.arguments)
 
 
 def _result_text(output: Any, w: _Writer) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -84,7 +84,6 @@ class Recording:
     output: Any
     guards: list[dict[str, Any]]
     result: Any
-    params: list[Tensor] = field(default_factory=list)
 
 
 class Tracer:
@@ -120,11 +119,10 @@ class Tracer:
                     f"the step never clears {_label(p)}.grad, so an uncompiled loop would add each call's gradient "
                     "to the last one's; the compiled step computes it afresh. Call optimizer.zero_grad() in the step"
                 )
-        params = [p for p, _ in self._versions.values()]
-        for p in params:
-            p.grad = None
+        for p, _ in self._versions.values():
+            p.grad = None  # the program leaves .grad unset; so does the traced call, for the same state
         return Recording(self.b, self.arguments, self.bindings, self.seeds, self.updates, output, self.guards,
-                         result, params)
+                         result)
 
     @contextlib.contextmanager
     def _watching(self) -> Iterator[None]:

@@ -19,6 +19,7 @@ import builtins
 import functools
 import inspect
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -122,9 +123,11 @@ class CompiledStep:
         """Write the last program as a module that runs with numpy alone: `step(X, Y)` trains its own copy of the
         parameters and optimizer state, taken as they are now; `arrays` holds them by name."""
         compiled = self._compiled()
-        lines = [compiled.program.source, "", "import base64", "", "",
-                 "def _array(data, dtype, shape):",
-                 "    return np.frombuffer(base64.b64decode(data), dtype=dtype).reshape(shape).copy()", ""]
+        source = compiled.program.source.replace("import numpy as np", "import base64\n\nimport numpy as np", 1)
+        lines = [source, "", "def _array(data, dtype, shape):",
+                 '    """An array saved as the base64 text of its bytes."""',
+                 "    return np.frombuffer(base64.b64decode(data), dtype=dtype).reshape(shape).copy()", "", "",
+                 "# the parameters and the optimizer's state as they were when this module was saved"]
         for name, obj in compiled.program.arguments:
             if isinstance(obj, np.ndarray):
                 data = base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode("ascii")
@@ -132,7 +135,9 @@ class CompiledStep:
             else:
                 lines.append(f"{name} = {dict(step=obj['step'])!r}")
         names = [name for name, _ in compiled.program.arguments]
+        signature = re.search(r"def (step\(.*?\)):", source).group(1)
         lines += ["arrays = {" + ", ".join(f"{n!r}: {n}" for n in names) + "}",
+                  f"# {signature} trains these arrays in place and returns what the traced step returned",
                   f"step = build({', '.join(names)})", ""]
         path = Path(path)
         path.write_text("\n".join(lines), encoding="utf-8")

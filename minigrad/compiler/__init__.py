@@ -158,8 +158,8 @@ def compile(step: Callable[..., Any]) -> CompiledStep:  # noqa: A001  (torch.com
     program, which updates the same parameter and optimizer arrays in place. Inputs of another shape or
     dtype trace once more (that call runs eagerly too) and keep both programs; so does a change of an
     optimizer's lr. The compiled step returns numpy values where the eager one returns tensors (the loss as
-    a numpy scalar), and leaves `.grad` unset. Arrays the step makes with numpy, not from its arguments,
-    are constants of the program, as are plain Python values.
+    a numpy scalar), and leaves `.grad` unset. An array the step makes itself with numpy is a constant of
+    the program, even one made from an argument's values (make such arrays with tensor ops).
 
     Args:
         step: the training step; its arguments are numpy arrays or Tensors (the batch), or plain values,

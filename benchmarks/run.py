@@ -11,7 +11,8 @@ Run from the repository root, with the two OpenBLAS tuning variables of this mac
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run.py [--quick]
 
 It first checks that the implementations agree (same losses from the same weights and batches),
-then times the workloads W1-W4 interleaved in one process: every round runs each implementation's
+then times the workloads W1-W4 and HVP (a Hessian-vector product of the wide MLP's loss by double
+backward, minigrad against torch) interleaved in one process: every round runs each implementation's
 block in turn, each block times many steps, and the table reports the median over the rounds.
 Objects alive before timing (the imports) are frozen out of the cyclic GC's scans, and W4 is timed
 once more without that for information. W4's memory is traced with tracemalloc; W5 runs in fresh
@@ -52,7 +53,7 @@ RTOL = 1e-4
 LINEAR_LIMIT = 1.25
 BUSY_LIMIT = 0.25
 TRACE_LIMIT = 0.05
-PROFILE_CHOICES = ["W1", "W2", "W2-epoch", "W3"] + [f"W4-{n}" for n in CHAIN_SIZES]
+PROFILE_CHOICES = ["W1", "W2", "W2-epoch", "W3"] + [f"W4-{n}" for n in CHAIN_SIZES] + ["HVP"]
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,27 @@ def correctness_gate(impls: list[str], titanic: workloads.Problem, wide: workloa
             errors.append(f"W4 deep-chain: {impl}'s x.grad is {grad.dtype}, not float32")
         grads[impl] = np.asarray(grad, dtype=np.float64)
     errors += _agree("W4 deep-chain x.grad after 1,000 ops", grads)
+    return errors + hvp_gate(impls, wide)
+
+
+def hvp_gate(impls: list[str], wide: workloads.Problem) -> list[str]:
+    """minigrad's H·v on the wide MLP against torch's, every parameter's block (rtol 1e-4), and float32."""
+    products = {}
+    for impl in hvp_impls(impls):
+        try:
+            products[impl] = workloads.HVP_BUILDERS[impl](wide)()
+        except Exception as err:  # likewise
+            return [f"HVP mlp-wide: {impl} raised {type(err).__name__}: {err}"]
+        if not all(_float32(block) for block in products[impl]):
+            return [f"HVP mlp-wide: {impl} returned a block that is not float32"]
+    if len(products) < 2:
+        return []
+    errors = []
+    for k, (mine, ref) in enumerate(zip(products["minigrad"], products["torch"])):
+        scale = float(np.abs(ref).max())
+        if mine.shape != ref.shape or not np.allclose(mine, ref, rtol=RTOL, atol=1e-5 * scale):
+            errors.append(f"HVP mlp-wide: block {k} of minigrad's H·v differs from torch's by "
+                          f"{float(np.abs(mine - ref).max()):.3g} (largest entry {scale:.3g})")
     return errors
 
 
@@ -248,6 +270,11 @@ def correctness_gate(impls: list[str], titanic: workloads.Problem, wide: workloa
 def chain_impls(impls: list[str]) -> list[str]:
     """The implementations in `impls` that have a W4 chain (numpy-fused has none)."""
     return [impl for impl in impls if impl in workloads.CHAIN_BUILDERS]
+
+
+def hvp_impls(impls: list[str]) -> list[str]:
+    """The implementations in `impls` that have an HVP (minigrad and torch: autograd engines)."""
+    return [impl for impl in impls if impl in workloads.HVP_BUILDERS]
 
 
 def build_cases(impls: list[str], titanic: workloads.Problem, wide: workloads.Problem) -> list[Case]:
@@ -284,6 +311,8 @@ def build_cases(impls: list[str], titanic: workloads.Problem, wide: workloads.Pr
     for n in CHAIN_SIZES:
         factories = {i: chain(i, n) for i in chain_impls(impls)}
         cases.append(Case(f"W4-{n}", f"W4 deep-chain {n:,}", "op", factories, per=n))
+    hvp = {i: (lambda i=i: workloads.HVP_BUILDERS[i](wide)) for i in hvp_impls(impls)}
+    cases.append(Case("HVP", "HVP mlp-wide", "H·v", hvp))
     return cases
 
 
@@ -548,7 +577,10 @@ def render(settings: Settings, info: list[tuple[str, str]], cases: list[Case], m
         "numpy-fused is numpy-hand tightened with in-place ops and a loss fused into np.vdot, which no graph "
         "engine can do since it must keep each op's inputs, so minigrad's ratio to it is for information only "
         "(it has no W4 version). compiled is minigrad's own step run through minigrad.compile: traced once, "
-        "then replayed as generated numpy; its targets are against numpy-fused (it has no W4 version either)."
+        "then replayed as generated numpy; its targets are against numpy-fused (it has no W4 version either). "
+        "HVP, a Hessian-vector product of the wide MLP's loss in all its "
+        "parameters, has no hand-written version: it is minigrad against torch, both by double backward "
+        "(the gradient of ∂L/∂θ · v, with create_graph=True), checked to agree before timing."
     )
     timing_note = (
         f"{settings.name} run: median of {settings.rounds} interleaved rounds, each block about "

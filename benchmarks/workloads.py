@@ -9,7 +9,8 @@ workloads only, so CHAIN_BUILDERS has no entry for them.
 Every MLP builder takes the same float32 initial weights (one (W, b) pair per layer, W stored
 (in, out) as minigrad's nn.Linear does) and returns a step function `step(x, y) -> loss` that runs
 one forward, backward and SGD update on numpy arrays x, y. `step_runner` and `epoch_runner` turn a
-step function into the zero-argument callables the timer calls. minigrad and torch are imported
+step function into the zero-argument callables the timer calls. HVP_BUILDERS time a Hessian-vector
+product of the wide MLP's loss by double backward, minigrad against torch. minigrad and torch are imported
 only inside their builders, so a process that benchmarks numpy alone never loads them (this
 keeps the W5 RSS numbers of each implementation clean).
 """
@@ -320,6 +321,63 @@ CHAIN_BUILDERS: dict[str, Callable[[int], Runner]] = {
     "numpy-hand": numpy_chain,
     "torch": torch_chain,
 }
+
+
+# ---------------------------------------------------------------- HVP: a Hessian-vector product of the wide MLP
+
+
+def hvp_directions(problem: Problem, seed: int = SEED) -> Weights:
+    """One seeded float32 direction (v_W, v_b) per layer, the vector the Hessian multiplies."""
+    rng = np.random.default_rng(seed + 1)
+    return [(rng.standard_normal(w.shape, dtype=DTYPE), rng.standard_normal(b.shape, dtype=DTYPE))
+            for w, b in problem.weights]
+
+
+def minigrad_hvp(problem: Problem) -> Runner:
+    """H·v of the MSE loss in all parameters, by double backward: grad of (∂L/∂θ · v), create_graph=True."""
+    from minigrad import Tensor, autograd, from_numpy
+
+    params = [Tensor(a, requires_grad=True) for pair in problem.weights for a in pair]
+    vs = [from_numpy(a) for pair in hvp_directions(problem) for a in pair]
+    x, y = from_numpy(problem.x), from_numpy(problem.y)
+
+    def run() -> list[np.ndarray]:
+        h = x
+        for i in range(0, len(params), 2):
+            h = h @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                h = h.relu()
+        loss = (h - y).square().mean()
+        grads = autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * v).sum() for g, v in zip(grads, vs))
+        return [hv.data for hv in autograd.grad(dot, params)]
+
+    return run
+
+
+def torch_hvp(problem: Problem) -> Runner:
+    """The same H·v in PyTorch eager, by the same double backward (torch.autograd.grad twice)."""
+    import torch
+
+    params = [torch.tensor(a, requires_grad=True) for pair in problem.weights for a in pair]
+    vs = [torch.from_numpy(a) for pair in hvp_directions(problem) for a in pair]
+    x, y = torch.from_numpy(problem.x), torch.from_numpy(problem.y)
+
+    def run() -> list[np.ndarray]:
+        h = x
+        for i in range(0, len(params), 2):
+            h = h @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                h = h.relu()
+        loss = (h - y).square().mean()
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * v).sum() for g, v in zip(grads, vs))
+        return [hv.numpy() for hv in torch.autograd.grad(dot, params)]
+
+    return run
+
+
+HVP_BUILDERS: dict[str, Callable[[Problem], Runner]] = {"minigrad": minigrad_hvp, "torch": torch_hvp}
 
 
 # ---------------------------------------------------------------- environment

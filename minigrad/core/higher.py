@@ -5,7 +5,8 @@ namespace below), so running it records ordinary ops: the gradient it returns ha
 can be differentiated again. The helpers of the formulas become differentiable ops (`expand` is
 Expand, `where` is Where with a constant mask, `index_backward` is IndexBackward, `index_zero` is
 IndexZero), whose own formulas make third derivatives work the same way. Every node recorded while
-node N's VJP ran remembers N (`Tensor.made_by_vjp_of`), for the picture of the backward graph.
+node N's VJP ran, and every constant it made (Xᵀ of a data matrix, the 0 of relu's where), remembers N
+(`Tensor.made_by_vjp_of`), for the picture of the backward graph.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from . import ops
 from .engine import _FREED, _check_finite, next_seq
 from .versions import _as_of, _check_versions
 from .grad_mode import MODE, enable_grad
-from .tensor import Tensor, _binary, _lift, _unary, _wrap
+from .tensor import _CONSTANTS, Tensor, _binary, _lift, _unary, _wrap
 
 _COMPARE = {"Gt": operator.gt, "GtE": operator.ge, "Lt": operator.lt, "LtE": operator.le, "Eq": operator.eq,
             "NotEq": operator.ne, "Is": operator.is_, "IsNot": operator.is_not}
@@ -98,12 +99,24 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     return out.reshape(shape)
 
 
-def _tag(tensors: list[Tensor], node: Tensor, mark: int) -> None:
-    """Mark every node recorded after `mark` that feeds `tensors` as made by `node`'s VJP."""
+def _shared(t: Tensor) -> bool:
+    """Whether t is a cached number constant (the 2 of `2 * x`), which every graph shares and no VJP owns."""
+    return t.data.ndim == 0 and _CONSTANTS[t.data.dtype].get(t.data.item()) is t
+
+
+def _tag(tensors: list[Tensor], node: Tensor, mark: int, given: set[int]) -> None:
+    """Mark every node recorded after `mark` that feeds `tensors` as made by `node`'s VJP, and every
+    constant the VJP made there (a leaf without gradient that is none of the tensors, by id, in `given`)."""
     stack = [t for t in tensors if t is not None]
     while stack:
         t = stack.pop()
-        if t._op is None or t._seq >= mark or getattr(t, "_vjp_of", None) is not None:
+        if getattr(t, "_vjp_of", None) is not None:
+            continue
+        if t._op is None:
+            if not t._requires_grad and id(t) not in given and not _shared(t):
+                t._vjp_of = node
+            continue
+        if t._seq >= mark:
             continue
         t._vjp_of = node
         stack.extend(p for p in (t._x, t._y) if p is not None)
@@ -129,6 +142,7 @@ def graph_grads(roots: list[tuple[Tensor, Tensor]], retain_graph: bool, capture:
         return g
 
     anomaly, observer = MODE.detect_anomaly, MODE.observer
+    seeds = {id(g) for _, g in roots}
     try:
         with enable_grad():
             for root, g in roots:
@@ -159,7 +173,7 @@ def graph_grads(roots: list[tuple[Tensor, Tensor]], retain_graph: bool, capture:
                     if g.shape != parent.shape:
                         g = unbroadcast(g, parent.shape)
                     fresh.append(send(parent, g))
-                _tag(fresh, node, mark)
+                _tag(fresh, node, mark, seeds | {id(grad_out), id(x), id(y)})
                 if not retain_graph:
                     node._saved = node._x = node._y = None
                 if observer is not None:

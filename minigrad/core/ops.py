@@ -525,7 +525,7 @@ class Mean(Op):
     # NOTE: each element of the mean averages x.size // out.size elements of x, each weighing 1/count.
     name, params = "mean", ("axis", "keepdims")
     torch_name = "MeanBackward0"
-    formulas = ("expand(g, x.shape, axis, keepdims) / (x.size // out.size)",)
+    formulas = ("expand(g / (x.size // out.size), x.shape, axis, keepdims)",)
     expression = "np.add.reduce(x, axis, keepdims=keepdims) / (x.size // max(out.size, 1))"
 
     @staticmethod

@@ -42,7 +42,8 @@ from .graph import (
 from .symbolic import gradient_shape
 from ..core import Tensor
 
-COLOURS = {"data": "#cfe2f3", "param": "#f9cb9c", "intermediate": "#ffffff", "loss": "#b6d7a8", "op": "#eeeeee"}
+COLOURS = {"data": "#cfe2f3", "param": "#f9cb9c", "intermediate": "#ffffff", "loss": "#b6d7a8", "op": "#eeeeee",
+           "gradient": "#f4cccc", "constant": "#e3e3e3"}
 # Tints of the layer boxes, the same in the graph and in the network scheme (`layer_tint`).
 HIDDEN_TINTS = ("#fff2cc", "#e6f0fa", "#fde9d9", "#eeeeff")
 OUTPUT_TINT, LOSS_TINT = "#f3e5f5", "#e8f5e9"
@@ -53,6 +54,8 @@ LEGEND = (
     ("loss", "loss (root)"),
     ("op", "op"),
 )
+# Roles only the graph of a gradient has (backward.py); the legend lists them when they are drawn.
+EXTRA_LEGEND = (("gradient", "gradient (∂L/∂…)"), ("constant", "constant a VJP made"))
 GRAD_COLOUR = "#cc0000"
 BORDER = "#555555"
 RENDERERS = ("dot", "pygraphviz")
@@ -79,7 +82,8 @@ class _Unavailable(Exception):
 class GraphNode:
     """A tensor, op or broadcast of the recorded graph, as drawn: `lines` are the label's lines after the first.
 
-    `colour` is the border colour of a parameter whose chain-rule path is drawn (paths=True).
+    `colour` is the border colour of a parameter whose chain-rule path is drawn (paths=True), or of an
+    op whose VJP the graph of a gradient shows (backward.py), which `fill` then tints.
     """
 
     id: str
@@ -90,11 +94,13 @@ class GraphNode:
     lines: tuple[str, ...] = ()
     cluster: str | None = None
     colour: str | None = None
+    fill: str | None = None
 
 
 @dataclass(frozen=True)
 class GraphEdge:
-    """An arrow: a tensor into an op, an op to its output tensor, or (kind 'grad') a gradient flowing back.
+    """An arrow: a tensor into an op, an op to its output tensor, (kind 'grad') a gradient flowing back, or
+    (kind 'read') a forward tensor that a VJP reads only through a mask.
 
     `colours` are the colours of the chain-rule paths that run along it (paths=True).
     """
@@ -110,8 +116,9 @@ class GraphEdge:
 class GraphDescription:
     """Plain data for one graph: nodes in forward order, edges, and the boxes (layers, loss).
 
-    `clusters` maps a box's key to its label, `tints` to its fill colour, `paths` lists
-    (parameter name, colour name, hex) for each chain-rule path drawn.
+    `clusters` maps a box's key to its label, `tints` to its fill colour, `colours` to its border
+    colour and `parents` to the key of the box around it; `paths` lists (parameter name, colour
+    name, hex) for each chain-rule path drawn.
     """
 
     nodes: list[GraphNode]
@@ -119,6 +126,8 @@ class GraphDescription:
     clusters: dict[str, str] = field(default_factory=dict)
     tints: dict[str, str] = field(default_factory=dict)
     paths: list[tuple[str, str, str]] = field(default_factory=list)
+    colours: dict[str, str] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)
 
     @property
     def tensors(self) -> list[GraphNode]:
@@ -170,6 +179,7 @@ def graph_description(
     paths: bool = False,
     module_paths: bool = False,
     broadcasts: bool = True,
+    op_colours: Mapping[Tensor, tuple[str, str]] | None = None,
 ) -> GraphDescription:
     """Walk the graph below root into nodes and edges, ids n0, n1, ... in forward order.
 
@@ -184,6 +194,8 @@ def graph_description(
         paths: colour each parameter's chain-rule path from the root, as `explain_backward` does.
         module_paths: add a parameter's module path (0.weight) under its name.
         broadcasts: draw each implicit broadcast as a node between its input and the op.
+        op_colours: {tensor: (border, fill)} for the ops to colour, as the graph of a gradient pairs
+            each op with the nodes its VJP recorded.
     """
     info = inspect_graph(root, names, params)
     boxes, labels, tints = _boxes(info) if clusters else ({}, {}, {})
@@ -203,7 +215,9 @@ def graph_description(
         op_id = None
         if not t.is_leaf:
             op_id = new_id()
-            nodes.append(GraphNode(op_id, "op", t.op_type.label(t.op_params), "op", cluster=boxes.get(("op", t))))
+            border, fill = (op_colours or {}).get(t, (None, None))
+            nodes.append(GraphNode(op_id, "op", t.op_type.label(t.op_params), "op", cluster=boxes.get(("op", t)),
+                                   colour=border, fill=fill))
             for i, p in enumerate(t.inputs):
                 tail, label = ids[p], format_shape(p.shape)
                 stretched = gradient_shape(t, i) if broadcasts else p.shape
@@ -265,7 +279,8 @@ def draw_graph(
         rankdir: "TB" (top to bottom, the default: it fits a page) or "LR" (left to right).
         legend: draw the colour legend.
         edge_labels: write each edge's shape on it (a broadcast's node always says its shapes). Dot
-            gives each label a rank of its own, so without them the graph is half as tall.
+            gives each label a rank of its own, so without them the graph is half as tall. A mask's
+            dotted edge in the graph of a gradient keeps its label.
         size: Graphviz's maximum size in inches, e.g. "10,6", to shrink a large graph.
         fontsize: the size of node text in points; edge labels and ops are one point smaller.
 
@@ -294,10 +309,15 @@ def to_digraph(desc: GraphDescription, rankdir: str = "TB", legend: bool = True,
     )
     if size:
         graph.attr(size=size)
-    for key, label in desc.clusters.items():
+    for key in (k for k in desc.clusters if k not in desc.parents):
         with graph.subgraph(name=f"cluster_{key}") as box:
-            box.attr(label=html_label(label, size=fontsize), style="dashed,filled", fillcolor=desc.tints.get(key, "white"),
-                     color="#777777", fontcolor="#333333", labeljust="l")
+            _style_box(box, desc, key, fontsize)
+            for inner in (k for k, parent in desc.parents.items() if parent == key):
+                with box.subgraph(name=f"cluster_{inner}") as sub:
+                    _style_box(sub, desc, inner, fontsize)
+                    for node in desc.nodes:
+                        if node.cluster == inner:
+                            _add_node(sub, node, fontsize)
             for node in desc.nodes:
                 if node.cluster == key:
                     _add_node(box, node, fontsize)
@@ -305,10 +325,13 @@ def to_digraph(desc: GraphDescription, rankdir: str = "TB", legend: bool = True,
         if node.cluster is None:
             _add_node(graph, node, fontsize)
     for edge in desc.edges:
-        attrs = {"label": html_label(edge.label, size=fontsize - 1)} if edge_labels else {}
+        attrs = {"label": html_label(edge.label, size=fontsize - 1)} if edge_labels or edge.kind == "read" else {}
         if edge.kind == "grad":
             graph.edge(edge.tail, edge.head, color=GRAD_COLOUR, fontcolor=GRAD_COLOUR, style="dashed",
                        constraint="false", **attrs)
+        elif edge.kind == "read":
+            graph.edge(edge.tail, edge.head, color="#777777", fontcolor="#555555", style="dotted", penwidth="1.2",
+                       **attrs)
         elif edge.colours:
             graph.edge(edge.tail, edge.head, color=":".join(edge.colours), penwidth="1.4", **attrs)
         else:
@@ -316,6 +339,15 @@ def to_digraph(desc: GraphDescription, rankdir: str = "TB", legend: bool = True,
     if legend:
         _add_legend(graph, desc, any(n.kind == "broadcast" for n in desc.nodes))
     return graph
+
+
+def _style_box(box: graphviz.Digraph, desc: GraphDescription, key: str, fontsize: float) -> None:
+    """A box's label, tint and border: grey and dashed, or solid in the box's own colour when it has one."""
+    colour = desc.colours.get(key)
+    own = {"style": "filled", "color": colour, "fontcolor": colour, "penwidth": "1.4"} if colour else {
+        "style": "dashed,filled", "color": "#777777", "fontcolor": "#333333"}
+    box.attr(label=html_label(desc.clusters[key], size=fontsize), fillcolor=desc.tints.get(key, "white"),
+             labeljust="l", **own)
 
 
 def html_label(text: str, *extra: str, size: float | None = None, bold_first: bool = False,
@@ -367,8 +399,9 @@ def _tensor_text(node: GraphNode) -> list[str]:
 def _add_node(graph: graphviz.Digraph, node: GraphNode, size: float) -> None:
     small = f"{size - 1:g}"
     if node.kind == "op":
-        graph.node(node.id, label=html_label(node.label), shape="ellipse", style="filled", fillcolor=COLOURS["op"],
-                   fontsize=small, height="0.22", margin="0.03,0.01")
+        paired = {"color": node.colour, "penwidth": "2", "fontcolor": node.colour} if node.colour else {}
+        graph.node(node.id, label=html_label(node.label), shape="ellipse", style="filled",
+                   fillcolor=node.fill or COLOURS["op"], fontsize=small, height="0.22", margin="0.03,0.01", **paired)
         return
     if node.kind == "broadcast":
         graph.node(node.id, label=html_label(node.label, *node.lines), shape="ellipse", style="dashed",
@@ -390,6 +423,15 @@ def _add_legend(graph: graphviz.Digraph, desc: GraphDescription, broadcast: bool
     for k, (role, text) in enumerate(LEGEND):
         entries.append((f"legend{k}", {"label": text, "shape": "ellipse" if role == "op" else "box",
                                        "style": "filled", "fillcolor": COLOURS[role], "height": "0.22"}))
+    drawn = {node.role for node in desc.nodes}
+    for role, text in EXTRA_LEGEND:
+        if role in drawn:
+            entries.append((f"legend_{role}", {"label": html_label(text, size=size), "shape": "box",
+                                               "style": "filled", "fillcolor": COLOURS[role], "height": "0.22"}))
+    if desc.colours:
+        entries.append(("legend_vjp", {"label": html_label("nodes an op's VJP made,", "in its oval's colour", size=size),
+                                       "shape": "box", "style": "filled", "fillcolor": "#f5f5f5", "color": "#555555",
+                                       "penwidth": "1.4", "height": "0.22"}))
     if broadcast:
         entries.append(("legend_broadcast", {"label": "implicit broadcast", "shape": "ellipse", "style": "dashed",
                                              "color": "#777777", "height": "0.22"}))

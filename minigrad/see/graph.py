@@ -35,6 +35,12 @@ PATH_COLOURS = (
     ("blue", "#1f5fbf"), ("red", "#c62828"), ("green", "#2e7d32"), ("purple", "#7b1fa2"),
     ("brown", "#8d5524"), ("teal", "#00838f"), ("magenta", "#ad1457"), ("olive", "#827717"),
 )
+# One (border, tint) per forward op whose VJP the graph of a gradient shows: its oval in the forward
+# graph and the box of the nodes its VJP recorded share it (backward.py).
+VJP_COLOURS = (
+    ("#1565c0", "#e3eefb"), ("#c62828", "#fbe4e4"), ("#2e7d32", "#e2f2e3"), ("#6a1b9a", "#f0e4f7"),
+    ("#ef6c00", "#fdebd8"), ("#00838f", "#ddf3f5"), ("#ad1457", "#fbe2ee"), ("#5d4037", "#efe7e4"),
+)
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹ˣ⁻ᴺ"
 _SCRIPT_TO_TEXT = str.maketrans(_SUPERSCRIPTS, "0123456789×−N")
 _TEXT_TO_SCRIPT = str.maketrans("0123456789×-−N", "⁰¹²³⁴⁵⁶⁷⁸⁹ˣ⁻⁻ᴺ")
@@ -164,6 +170,11 @@ def own_name(t: Any) -> str | None:
 def path_colour(k: int) -> tuple[str, str]:
     """(colour name, hex) of the k-th parameter's chain-rule path, cycling through PATH_COLOURS."""
     return PATH_COLOURS[k % len(PATH_COLOURS)]
+
+
+def vjp_colour(k: int) -> tuple[str, str]:
+    """(border, tint) of the k-th forward op whose VJP a gradient's graph shows, cycling through VJP_COLOURS."""
+    return VJP_COLOURS[k % len(VJP_COLOURS)]
 
 
 def math_runs(text: str) -> list[tuple[str, str]]:

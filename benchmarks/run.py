@@ -1,8 +1,10 @@
 """Benchmark minigrad against hand-written numpy and PyTorch eager, then check the speed targets.
 
-The targets are judged against numpy-hand, the recorded graph's math written plainly by hand with
-no graph. numpy-fused, a tighter hand version with in-place ops and a fused loss, gets an extra
-ratio column for information only.
+minigrad's targets are judged against numpy-hand, the recorded graph's math written plainly by hand
+with no graph. numpy-fused, a tighter hand version with in-place ops and a fused loss, gets an extra
+ratio column for information; it is the bar for `compiled`, minigrad's step run through
+minigrad.compile, whose first (tracing) call is timed on its own: compiled's timing blocks start after
+one untimed call per batch, so that every batch shape has been traced.
 
 Run from the repository root, with the two OpenBLAS tuning variables of this machine unset:
 
@@ -50,6 +52,7 @@ GATE_STEPS = 5
 RTOL = 1e-4
 LINEAR_LIMIT = 1.25
 BUSY_LIMIT = 0.25
+TRACE_LIMIT = 0.05
 PROFILE_CHOICES = ["W1", "W2", "W2-epoch", "W3"] + [f"W4-{n}" for n in CHAIN_SIZES] + ["HVP"]
 
 
@@ -278,13 +281,22 @@ def build_cases(impls: list[str], titanic: workloads.Problem, wide: workloads.Pr
     """The timed rows W1-W4, each with one factory per implementation."""
     mini = workloads.titanic_batches(titanic)
 
+    def warmed(run: Runner, impl: str, calls: int) -> Runner:
+        """compiled's runner after `calls` untimed calls: one per batch, so every batch shape is traced."""
+        if impl == "compiled":
+            for _ in range(calls):
+                run()
+        return run
+
     def mlp(problem: workloads.Problem, impl: str, batches: list) -> Callable[[], Runner]:
-        return lambda: workloads.step_runner(workloads.MLP_BUILDERS[impl](problem.weights, problem.lr), batches)
+        return lambda: warmed(
+            workloads.step_runner(workloads.MLP_BUILDERS[impl](problem.weights, problem.lr), batches), impl,
+            len(batches))
 
     def epoch(impl: str) -> Callable[[], Runner]:
-        return lambda: workloads.epoch_runner(
+        return lambda: warmed(workloads.epoch_runner(
             workloads.MLP_BUILDERS[impl](titanic.weights, titanic.lr), titanic.x, titanic.y
-        )
+        ), impl, 1)
 
     def chain(impl: str, n: int) -> Callable[[], Runner]:
         return lambda: workloads.CHAIN_BUILDERS[impl](n)
@@ -433,20 +445,34 @@ def markdown_table(header: list[str], rows: list[list[str]], numeric: bool = Tru
     return "\n".join(lines)
 
 
+RATIOS = (("minigrad", "numpy-hand"), ("minigrad", "torch"), ("minigrad", "numpy-fused"),
+          ("compiled", "numpy-fused"))
+
+
 def timing_table(cases: list[Case]) -> str:
-    """Median time per unit for each implementation, and minigrad's ratio to each of the others."""
-    refs = ("numpy-hand", "torch", "numpy-fused")
+    """Median time per unit for each implementation, minigrad's ratio to the others and compiled's to numpy-fused."""
     rows = []
     for case in cases:
         rows.append(
             [case.label, case.unit]
             + [fmt_time(case.median(impl)) for impl in workloads.IMPLS]
-            + [fmt_ratio(case.ratio("minigrad", ref)) for ref in refs]
+            + [fmt_ratio(case.ratio(impl, ref)) for impl, ref in RATIOS]
             + ["n/a" if case.other_load is None else f"{case.other_load:.2f}"]
         )
-    header = (["workload", "per", *workloads.IMPLS] + [f"minigrad / {ref}" for ref in refs]
+    header = (["workload", "per", *workloads.IMPLS] + [f"{impl} / {ref}" for impl, ref in RATIOS]
               + ["other load (cores)"])
     return markdown_table(header, rows)
+
+
+def trace_times(titanic: workloads.Problem, repeats: int = 7) -> list[float]:
+    """Seconds of the first (tracing) call of the compiled fare-net step, full batch, each from a fresh model."""
+    times = []
+    for _ in range(repeats):
+        step = workloads.compiled_mlp(titanic.weights, titanic.lr)
+        start = time.perf_counter()
+        step(titanic.x, titanic.y)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def memory_tables(chain: dict[int, dict[str, int]], rss: dict[str, dict[str, dict[str, int]]],
@@ -487,7 +513,8 @@ def memory_tables(chain: dict[int, dict[str, int]], rss: dict[str, dict[str, dic
 
 
 def evaluate_targets(
-    cases: list[Case], chain_failure: str | None, rss: dict[str, dict[str, dict[str, int]]], heap: dict[str, dict]
+    cases: list[Case], chain_failure: str | None, rss: dict[str, dict[str, dict[str, int]]], heap: dict[str, dict],
+    traces: list[float] | None = None,
 ) -> list[list[str]]:
     """One row per target in the issue: limit, median measured, per-round quartiles, PASS / FAIL / n/a."""
     by_key = {case.key: case for case in cases}
@@ -520,6 +547,13 @@ def evaluate_targets(
     per_op = [by_key[f"W4-{n}"].times.get("minigrad") if f"W4-{n}" in by_key else None for n in (small, big)]
     linear = None if None in per_op else np.array(per_op[1]) / np.array(per_op[0])
     add(f"W4 linear: minigrad per op at {big:,} / at {small:,}", LINEAR_LIMIT, True, linear)
+    for key, what in (("W1", "W1 step"), ("W2", "W2 step"), ("W3", "W3 step")):
+        add(f"{what}: compiled / numpy-fused", 1.0, True, ratios(key, "compiled", "numpy-fused"))
+    if traces:
+        value, verdict = float(np.median(traces)), "PASS" if np.median(traces) < TRACE_LIMIT else "FAIL"
+        q1, q3 = np.percentile(traces, [25, 75])
+        rows.append(["compile: first (tracing) call of the fare-net step", f"< {fmt_time(TRACE_LIMIT)}",
+                     fmt_time(value), f"{fmt_time(q1)}-{fmt_time(q3)}", verdict])
     w5 = rss.get("minigrad")
     growth = None if w5 is None else np.array([w5["1000"]["peak"] / w5["100"]["peak"]])
     add("W5: minigrad peak RSS at step 1,000 / step 100", 1.05, True, growth)
@@ -541,8 +575,10 @@ def render(settings: Settings, info: list[tuple[str, str]], cases: list[Case], m
         "The targets use numpy-hand: the recorded graph's math op for op, written plainly by hand with no graph, "
         "as examples/numpy_network.py writes it (W4's numpy-hand is the same plain chain). "
         "numpy-fused is numpy-hand tightened with in-place ops and a loss fused into np.vdot, which no graph "
-        "engine can do since it must keep each op's inputs, so its ratio is for information only and no target "
-        "uses it (it has no W4 version). HVP, a Hessian-vector product of the wide MLP's loss in all its "
+        "engine can do since it must keep each op's inputs, so minigrad's ratio to it is for information only "
+        "(it has no W4 version). compiled is minigrad's own step run through minigrad.compile: traced once, "
+        "then replayed as generated numpy; its targets are against numpy-fused (it has no W4 version either). "
+        "HVP, a Hessian-vector product of the wide MLP's loss in all its "
         "parameters, has no hand-written version: it is minigrad against torch, both by double backward "
         "(the gradient of ∂L/∂θ · v, with create_graph=True), checked to agree before timing."
     )
@@ -578,7 +614,8 @@ def render(settings: Settings, info: list[tuple[str, str]], cases: list[Case], m
             "## Memory",
             memory,
             "## Targets",
-            "Every target is judged against numpy-hand (or torch where named), never numpy-fused.",
+            "minigrad's targets are judged against numpy-hand (or torch where named), never numpy-fused; "
+            "compiled's against numpy-fused.",
             markdown_table(["target", "limit", "measured (median)", "per-round quartiles", "result"], targets),
         ]
     ) + "\n"
@@ -674,8 +711,9 @@ def main() -> None:
     rss = child_readings("rss.py", impls)
     heap = child_readings("heap.py", [i for i in ("minigrad", "torch") if i in impls])
 
+    traces = trace_times(titanic) if "compiled" in impls else None
     report = render(settings, info, cases, memory_tables(chain, rss, heap),
-                    evaluate_targets(cases, chain_failure, rss, heap), unfrozen)
+                    evaluate_targets(cases, chain_failure, rss, heap, traces), unfrozen)
     print(report)
     RESULTS.write_text(report, encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}", file=sys.stderr)

@@ -1,9 +1,10 @@
-"""The benchmark workloads, written once per implementation: minigrad, numpy-hand, numpy-fused and PyTorch eager.
+"""The benchmark workloads, written once per implementation: minigrad, numpy-hand, numpy-fused, compiled and PyTorch eager.
 
 numpy-hand is the baseline the targets use: the recorded graph's math op for op, written plainly
 by hand with no graph, as examples/numpy_network.py writes it. numpy-fused is a tighter hand
-version (in-place ops, a fused np.vdot loss) that no graph engine can match, kept for information;
-it has MLP workloads only, so CHAIN_BUILDERS has no entry for it.
+version (in-place ops, a fused np.vdot loss) that no graph engine can match, kept for information
+and as the bar for compiled, which is minigrad's step run through minigrad.compile; these two have MLP
+workloads only, so CHAIN_BUILDERS has no entry for them.
 
 Every MLP builder takes the same float32 initial weights (one (W, b) pair per layer, W stored
 (in, out) as minigrad's nn.Linear does) and returns a step function `step(x, y) -> loss` that runs
@@ -24,7 +25,7 @@ import numpy as np
 
 from minigrad.datasets import load_fare, minibatches
 
-IMPLS = ("minigrad", "numpy-hand", "numpy-fused", "torch")
+IMPLS = ("minigrad", "numpy-hand", "numpy-fused", "compiled", "torch")
 DTYPE = np.float32
 TITANIC_SIZES = (3, 4, 1)
 TITANIC_LR = 0.05
@@ -189,6 +190,13 @@ def numpy_fused_mlp(weights: Weights, lr: float) -> StepFn:
     return step
 
 
+def compiled_mlp(weights: Weights, lr: float) -> StepFn:
+    """minigrad's step, exactly as `minigrad_mlp` writes it, run through minigrad.compile."""
+    import minigrad
+
+    return minigrad.compile(minigrad_mlp(weights, lr))
+
+
 def torch_mlp(weights: Weights, lr: float) -> StepFn:
     """The same network in PyTorch eager: torch.nn.Sequential, MSELoss, torch.optim.SGD."""
     import torch
@@ -218,6 +226,7 @@ MLP_BUILDERS: dict[str, Callable[[Weights, float], StepFn]] = {
     "minigrad": minigrad_mlp,
     "numpy-hand": numpy_mlp,
     "numpy-fused": numpy_fused_mlp,
+    "compiled": compiled_mlp,
     "torch": torch_mlp,
 }
 

@@ -8,8 +8,19 @@ from . import autograd, datasets, nn, optim
 from .core import *  # noqa: F403  (Tensor, the factories, torch's function names, grad mode, gradcheck)
 from .core import Tensor, __all__ as _core_names
 
-__all__ = [*_core_names, "autograd", "datasets", "nn", "optim"]
+__all__ = [*_core_names, "autograd", "compile", "datasets", "nn", "optim"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`minigrad.compile`, imported on first use: the compiler reads the naming policy of minigrad.see, whose
+    import (the drawing half) a script that never compiles should not pay for."""
+    if name == "compile":
+        from .compiler import compile
+
+        globals()["compile"] = compile
+        return compile
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 
 def _register_jupyter_display() -> None:

@@ -555,7 +555,7 @@ class L1Loss(_Loss):
     def forward(self, prediction: Tensor, target: Any) -> Tensor:
         prediction, target = self._pair(prediction, target)
         diff = prediction - target
-        return self._reduce(diff * np.sign(diff.data))
+        return self._reduce(diff * _sign(diff))
 
 
 class BCELoss(_Loss):
@@ -716,9 +716,25 @@ def _softplus(x: Tensor) -> Tensor:
     pictures). NOTE: S puts x = 0 on the negative side, so the gradient there is sigmoid(0) = 1/2,
     as torch's; an |x| with the subgradient 0 at 0 would add relu's 0 to its own 0.
     """
-    s = from_numpy(np.where(x.data > 0, -1, 1).astype(x.dtype))
+    s = _flip(x)
     s.name = "S"
     return x.relu() + ((x * s).exp() + 1).log()
+
+
+def _sign(x: Tensor) -> Tensor:
+    """sign(x) as a constant (no gradient flows through it): what L1Loss multiplies the difference by."""
+    return from_numpy(np.sign(x.data))
+
+
+def _flip(x: Tensor) -> Tensor:
+    """-1 where x > 0 and 1 elsewhere, as a constant of x's dtype: x ⊙ _flip(x) is -|x| (see `_softplus`)."""
+    return from_numpy(np.where(x.data > 0, -1, 1).astype(x.dtype))
+
+
+# NOTE: a constant computed from a tensor's values carries that computation as numpy text, so that
+# minigrad.compile can recompute it on every step instead of keeping the traced step's value.
+_sign.expression = "np.sign(x)"
+_flip.expression = "np.where(x > 0, -1, 1).astype(x.dtype)"
 
 
 def _clamped_log(p: Tensor) -> Tensor:

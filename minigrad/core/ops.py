@@ -16,7 +16,8 @@ input's shape (`engine.unbroadcast`), so no op can forget a broadcast.
 
 Besides its derivative, each class says what the pictures need: its `notation` (how its output is
 named from its inputs, `{x}·{y}`), its node `label`, whether it is an `activation`, and the `hint`
-its error gives. Nothing outside this file matches an op by its name.
+its error gives; and, for `minigrad.compile`, its forward as one numpy `expression`. Nothing outside
+this file matches an op by its name.
 """
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class Op:
     notation_atomic = True
     """Whether that name reads as one term inside a longer expression (no brackets needed)."""
     activation = False
+    expression = ""
+    """The forward as one numpy expression over x, y and the params (`out` only for its shape), for
+    `minigrad.compile`, which writes it into the program it generates; "" for an op it cannot compile."""
     reads: tuple[tuple[str, ...], ...] = (("x", "y", "out"), ("x", "y", "out"))
     """Per input, which of x, y and out its gradient reads: backward checks that none changed in place."""
     torch_name: str | None = None
@@ -242,6 +246,7 @@ class Add(Op):
     name, formulas = "add", ("g", "g")
     torch_name = "AddBackward0"
     notation, notation_atomic = "{x} + {y}", False
+    expression = "x + y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -254,6 +259,7 @@ class Sub(Op):
     name, formulas = "sub", ("g", "-g")
     torch_name = "SubBackward0"
     notation, notation_atomic = "{x} − {y}", False
+    expression = "x - y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -266,6 +272,7 @@ class Mul(Op):
     name, formulas = "mul", ("g * y", "g * x")
     torch_name = "MulBackward0"
     notation, notation_atomic = "{x} ⊙ {y}", False
+    expression = "x * y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -278,6 +285,7 @@ class Div(Op):
     name, formulas = "div", ("g / y", "-g * x / y**2")
     torch_name = "DivBackward0"
     notation, notation_atomic = "{x} / {y}", False
+    expression = "x / y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -331,6 +339,7 @@ class Neg(Op):
     name, formulas = "neg", ("-g",)
     torch_name = "NegBackward0"
     notation, notation_atomic = "−{x}", False
+    expression = "-x"
 
     @staticmethod
     def forward(ctx, x):
@@ -344,6 +353,7 @@ class Pow(Op):
     name, params = "pow", ("exponent",)
     torch_name = "PowBackward0"
     formulas = ("g * exponent * x**(exponent - 1) if exponent != 0 else 0 * g",)
+    expression = "x**exponent"
 
     @staticmethod
     def forward(ctx, x, exponent):
@@ -370,6 +380,7 @@ class Square(Op):
     name, formulas = "square", ("2 * x * g",)
     torch_name = "PowBackward0"
     notation = "{x}²"
+    expression = "x * x"
 
     @staticmethod
     def forward(ctx, x):
@@ -381,6 +392,7 @@ class Exp(Op):
 
     name, formulas = "exp", ("g * out",)
     torch_name = "ExpBackward0"
+    expression = "np.exp(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -392,6 +404,7 @@ class Log(Op):
 
     name, formulas = "log", ("g / x",)
     torch_name = "LogBackward0"
+    expression = "np.log(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -403,6 +416,7 @@ class Tanh(Op):
 
     name, formulas, activation = "tanh", ("g * (1 - out**2)",), True
     torch_name = "TanhBackward0"
+    expression = "np.tanh(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -415,6 +429,7 @@ class Sigmoid(Op):
     name, formulas, activation = "sigmoid", ("g * out * (1 - out)",), True
     torch_name = "SigmoidBackward0"
     notation = "σ({x_name})"
+    expression = "1 / (1 + np.exp(-x))"
 
     @staticmethod
     def forward(ctx, x):
@@ -429,6 +444,7 @@ class ReLU(Op):
     # NOTE: the subgradient at 0 is taken as 0, as PyTorch's threshold_backward does.
     name, formulas, activation = "relu", ("where(x > 0, g, 0)",), True
     torch_name = "ReluBackward0"
+    expression = "np.maximum(x, 0)"
 
     @staticmethod
     def forward(ctx, x):
@@ -440,6 +456,7 @@ class Sqrt(Op):
 
     name, formulas, torch_name = "sqrt", ("g / (2 * out)",), "SqrtBackward0"
     notation = "√{x}"
+    expression = "np.sqrt(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -451,6 +468,7 @@ class Abs(Op):
 
     name, formulas, torch_name = "abs", ("g * sign(x)",), "AbsBackward0"
     notation = "|{x_name}|"
+    expression = "np.abs(x)"
 
     @staticmethod
     def forward(ctx, x):
@@ -485,6 +503,7 @@ class Sum(Op):
 
     name, formulas, params = "sum", ("expand(g, x.shape, axis, keepdims)",), ("axis", "keepdims")
     torch_name = "SumBackward0"
+    expression = "np.add.reduce(x, axis, keepdims=keepdims)"
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -507,6 +526,7 @@ class Mean(Op):
     name, params = "mean", ("axis", "keepdims")
     torch_name = "MeanBackward0"
     formulas = ("expand(g / (x.size // out.size), x.shape, axis, keepdims)",)
+    expression = "np.add.reduce(x, axis, keepdims=keepdims) / (x.size // max(out.size, 1))"
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -629,6 +649,7 @@ class MatMul(Op):
     torch_name = "MmBackward0"
     notation, notation_atomic = "{x}·{y}", False
     hint = "x @ y needs x.shape[-1] == y.shape[-2], as in (n, k) @ (k, m) -> (n, m)"
+    expression = "x @ y"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -647,6 +668,7 @@ class Reshape(Op):
 
     name, formulas, params = "reshape", ("g.reshape(x.shape)",), ("shape",)
     torch_name = "ViewBackward0"
+    expression = "x.reshape(shape)"
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -661,6 +683,7 @@ class Transpose(Op):
     name, formulas, params = "transpose", ("g.transpose(np.argsort(axes))",), ("axes",)
     torch_name = "PermuteBackward0"
     notation = "{x}ᵀ"
+    expression = "x.transpose(axes)"
 
     @staticmethod
     def forward(ctx, x, axes=None):
@@ -719,6 +742,7 @@ class Clone(Op):
     """out = a copy of x"""
 
     name, formulas, torch_name = "clone", ("g",), "CloneBackward0"
+    expression = "x + 0"
 
     @staticmethod
     def forward(ctx, x):

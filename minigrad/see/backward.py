@@ -368,22 +368,8 @@ class _Backward:
 
 def _walk(grad: Tensor) -> list[Tensor]:
     """The gradient's nodes parents-first, with the tensors they read from outside (forward tensors, seeds),
-    into which the walk does not go: an explicit stack, no recursion."""
-    order: list[Tensor] = []
-    seen = {grad}
-    stack: list[tuple[Tensor, int]] = [(grad, 0)]
-    while stack:
-        t, i = stack.pop()
-        parents = _inputs(t) if t.made_by_vjp_of is not None else ()
-        if i < len(parents):
-            stack.append((t, i + 1))
-            p = parents[i]
-            if p not in seen:
-                seen.add(p)
-                stack.append((p, 0))
-        else:
-            order.append(t)
-    return order
+    into which the walk does not go."""
+    return forward_order(grad, lambda t: _inputs(t) if t.made_by_vjp_of is not None else ())
 
 
 def _inputs(t: Tensor) -> tuple[Tensor, ...]:

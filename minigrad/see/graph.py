@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,17 +230,18 @@ class Layer:
         return [t for t in (self.product, self.pre, self.activation) if t is not None]
 
 
-def forward_order(root: Tensor) -> list[Tensor]:
+def forward_order(root: Tensor, inputs: Callable[[Tensor], Sequence[Tensor]] | None = None) -> list[Tensor]:
     """Every tensor reachable from root, each after all of its inputs (explicit stack, no recursion).
 
-    Inputs are visited in argument order, so `X @ W1` lists X before W1 on every run.
+    Inputs are visited in argument order, so `X @ W1` lists X before W1 on every run. `inputs(t)`
+    says where the walk goes from t (by default a non-leaf's `inputs`, and nowhere from a leaf).
     """
     order: list[Tensor] = []
     seen = {root}
     stack: list[tuple[Tensor, int]] = [(root, 0)]
     while stack:
         t, i = stack.pop()
-        parents = t.inputs if not t.is_leaf else ()
+        parents = inputs(t) if inputs is not None else t.inputs if not t.is_leaf else ()
         if i < len(parents):
             stack.append((t, i + 1))
             p = parents[i]

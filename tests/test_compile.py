@@ -387,6 +387,35 @@ def test_an_optimizer_option_it_does_not_write_is_refused(fare: Any) -> None:
         step(*fare_batches(fare)[0])
 
 
+@pytest.mark.parametrize("make_opt, refuse", [
+    (lambda ps: optim.Adam(ps, lr=0.01), "item"),
+    (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), "item"),
+    (lambda ps: optim.SGD(ps, lr=0.05, weight_decay=0.1), "option"),
+])
+def test_a_call_that_does_not_compile_leaves_the_parameters_and_the_optimizer_as_they_were(
+        fare: Any, make_opt: Callable[[Any], Any], refuse: str) -> None:
+    """The traced call runs the step eagerly; when it is refused after opt.step(), that update is undone."""
+    model = mlp((3, 4, 1), nn.ReLU)
+    opt = make_opt(model.parameters())
+    eager = training_step(model, opt, nn.MSELoss())
+    eager(*fare_batches(fare)[0])  # the optimizer has state (momentum, Adam's averages) before the trace
+    before = [p.data.copy() for p in model.parameters()]
+    state = {id(p): {k: np.copy(v) for k, v in s.items()} for p, s in opt.state.items()}
+
+    def step(x: np.ndarray, y: np.ndarray) -> Any:
+        loss = eager(x, y)
+        return loss.item() if refuse == "item" else loss
+
+    with pytest.raises((TraceError, UnsupportedOptimizer)):
+        minigrad.compile(step)(*fare_batches(fare)[1])
+    for p, data in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, data)
+    assert {id(p): {k: np.copy(v) for k, v in s.items()} for p, s in opt.state.items()}.keys() == state.keys()
+    for p, s in opt.state.items():
+        for k, v in s.items():
+            np.testing.assert_array_equal(v, state[id(p)][k])
+
+
 # ---------------------------------------------------------------- PyTorch as a second oracle
 
 

@@ -1,6 +1,7 @@
 """Tracing: run the user's step once, eagerly, and record it as one joint graph of forward, backward and update.
 
-The step runs exactly as it would uncompiled, so its first call trains as usual. Meanwhile three calls
+The step runs exactly as it would uncompiled, so its first call trains as usual; a call that is refused
+trains nothing (the parameters and optimizer state its `step()` changed are put back). Meanwhile three calls
 are watched (their methods are wrapped for the length of the call and put back after):
 
 - `loss.backward()`: the recorded graph below the loss is read through the tensors' public view
@@ -105,21 +106,27 @@ class Tracer:
         self._zeroed: set[int] = set()
         self._fresh: dict[int, Tensor] = {}  # parameters whose .grad was None before the step zeroed it
         self._states: dict[int, Node] = {}
+        self._undo: list[tuple[Optimizer, list[tuple[Tensor, np.ndarray]], dict]] = []  # before each step()
         self._derived: dict[int, tuple[Tensor, Tensor, str]] = {}  # constants nn computed from a tensor's values
 
     # ------------------------------------------------------------ the call
 
     def run(self, step: Callable[..., Any], args: tuple[Any, ...]) -> Recording:
         """Call `step(*args)` eagerly while recording it; returns the recording (with the eager result)."""
-        with self._watching():
-            result = step(*args)
-        output = self._output(result)
-        for key, p in self._fresh.items():
-            if p.grad is not None and key not in self._zeroed:
-                raise TraceError(
-                    f"the step never clears {_label(p)}.grad, so an uncompiled loop would add each call's gradient "
-                    "to the last one's; the compiled step computes it afresh. Call optimizer.zero_grad() in the step"
-                )
+        try:
+            with self._watching():
+                result = step(*args)
+            output = self._output(result)
+            for key, p in self._fresh.items():
+                if p.grad is not None and key not in self._zeroed:
+                    raise TraceError(
+                        f"the step never clears {_label(p)}.grad, so an uncompiled loop would add each call's "
+                        "gradient to the last one's; the compiled step computes it afresh. Call "
+                        "optimizer.zero_grad() in the step"
+                    )
+        except BaseException:
+            self._restore()  # a call that does not compile trains nothing: its updates are undone
+            raise
         for p, _ in self._versions.values():
             p.grad = None  # the program leaves .grad unset; so does the traced call, for the same state
         return Recording(self.b, self.arguments, self.bindings, self.seeds, self.updates, output, self.guards,
@@ -178,12 +185,12 @@ class Tracer:
             patch(nn, name, deriving)
 
         wrap(Tensor, "backward", tracer._before_backward, tracer._after_backward)
-        wrap(Optimizer, "step", None, tracer._after_step)
+        wrap(Optimizer, "step", tracer._before_step, tracer._after_step)
         wrap(Optimizer, "zero_grad", None, lambda opt: tracer._cleared(_params_of(opt)))
         wrap(Module, "zero_grad", None, lambda module: tracer._cleared(list(module.parameters())))
         for cls in _subclasses(Optimizer):
             if "step" in cls.__dict__:
-                wrap(cls, "step", None, tracer._after_step)
+                wrap(cls, "step", tracer._before_step, tracer._after_step)
             if "zero_grad" in cls.__dict__:
                 wrap(cls, "zero_grad", None, lambda opt: tracer._cleared(_params_of(opt)))
         for name, what in _VALUE_READS.items():
@@ -232,6 +239,21 @@ class Tracer:
             p = self._versions[key][0]
             self._produced[key] = p.grad
         self.event += 1
+
+    def _before_step(self, opt: Optimizer, *args: Any, **kwargs: Any) -> None:
+        """Keep the parameters and the optimizer's state as they are before its eager update, for `_restore`."""
+        params = [(p, p.data.copy()) for p in _params_of(opt)]
+        state = {p: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()} for p, s in opt.state.items()}
+        self._undo.append((opt, params, state))
+
+    def _restore(self) -> None:
+        """Put back what the traced call's optimizer steps changed, newest first."""
+        for opt, params, state in reversed(self._undo):
+            for p, data in params:
+                np.copyto(p.data, data)
+            opt.state.clear()
+            opt.state.update(state)
+        self._undo.clear()
 
     def _after_step(self, opt: Optimizer, *args: Any) -> None:
         self.b.stage = 3 * self.event + UPDATE

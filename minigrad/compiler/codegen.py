@@ -200,8 +200,8 @@ class _Writer:
             return f"np.broadcast_to({self.operand(a[0], 0)}, {tuple(node.attrs['shape'])})", ATOM
         if node.op == "astype":
             return f"{self.operand(a[0], POSTFIX)}.astype({_dtype_name(node.attrs['dtype'])})", ATOM
-        if node.op == "sum":
-            return f"np.add.reduce({self.operand(a[0], 0)}{_axis_text(node.attrs)})", ATOM
+        if node.op in ("sum", "max"):
+            return f"np.{spec.ufunc}({self.operand(a[0], 0)}{_axis_text(node.attrs)})", ATOM
         if node.op == "vdot":
             return f"np.vdot({self.operand(a[0], 0)}, {self.operand(a[1], 0)})", ATOM
         if node.op == "where":
@@ -214,10 +214,8 @@ class _Writer:
                     spec.precedence)
         if node.op == "neg":
             return f"-{self.operand(a[0], UNARY - 1)}", UNARY
-        if spec.ufunc is not None and len(a) == 1:
-            return f"np.{spec.ufunc}({self.operand(a[0], 0)})", ATOM
-        if node.op == "maximum":
-            return f"np.maximum({self.operand(a[0], 0, a)}, {self.operand(a[1], 0, a)})", ATOM
+        if spec.ufunc is not None:
+            return f"np.{spec.ufunc}({', '.join(self.operand(v, 0, a) for v in a)})", ATOM
         raise CodegenError(f"cannot write the operation {node.op!r}")
 
     def constant(self, node: Node, peers: tuple[Node, ...]) -> tuple[str, int]:
@@ -267,12 +265,10 @@ class _Writer:
                 return f"{name} {spec.symbol}= {self.operand(a[1], spec.precedence, a)}"
             if spec.commutative and in_place[1] and not in_place[0] and self.name(a[1]) == name:
                 return f"{name} {spec.symbol}= {self.operand(a[0], spec.precedence, a)}"
-        if spec.ufunc is not None and node.op != "sum":
+        if node.op in ("sum", "max"):
+            return f"np.{spec.ufunc}({args[0]}{_axis_text(node.attrs)}, out={name})"
+        if spec.ufunc is not None:
             return f"np.{spec.ufunc}({', '.join(args)}, out={name})"
-        if node.op == "sum":
-            return f"np.add.reduce({args[0]}{_axis_text(node.attrs)}, out={name})"
-        if node.op == "maximum":
-            return f"np.maximum({args[0]}, {args[1]}, out={name})"
         self.bound.discard(node.index)
         text, _ = self.expression(node)
         self.bound.add(node.index)

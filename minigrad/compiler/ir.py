@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 # Python's operator precedences, for printing expressions with only the brackets they need.
-ATOM, POWER, UNARY, PRODUCT, SUM, COMPARE = 15, 13, 12, 11, 10, 5
+ATOM, POWER, UNARY, PRODUCT, SUM, BITAND, BITOR, COMPARE = 15, 13, 12, 11, 10, 8, 6, 5
 
 
 class Node:
@@ -114,6 +114,11 @@ SPECS: dict[str, Spec] = {
         _binary("div", "/", PRODUCT, "divide", lambda a, b: a / b),
         _binary("pow", "**", POWER, "power", lambda a, b: a**b),
         Spec("gt", lambda a, b: a > b, ">", COMPARE, "greater", elementwise=True, stem="mask"),
+        Spec("ge", lambda a, b: a >= b, ">=", COMPARE, "greater_equal", elementwise=True, stem="mask"),
+        Spec("eq", lambda a, b: a == b, "==", COMPARE, "equal", elementwise=True, stem="mask"),
+        Spec("ne", lambda a, b: a != b, "!=", COMPARE, "not_equal", elementwise=True, stem="mask"),
+        Spec("and", lambda a, b: a & b, "&", BITAND, "bitwise_and", elementwise=True, stem="mask"),
+        Spec("or", lambda a, b: a | b, "|", BITOR, "bitwise_or", elementwise=True, stem="mask"),
         Spec("matmul", lambda a, b: a @ b, "@", PRODUCT, "matmul"),
         Spec("neg", lambda a: -a, "-", UNARY, "negative", elementwise=True),
         Spec("exp", np.exp, ufunc="exp", elementwise=True),
@@ -123,8 +128,11 @@ SPECS: dict[str, Spec] = {
         Spec("abs", np.abs, ufunc="absolute", elementwise=True),
         Spec("sign", np.sign, ufunc="sign", elementwise=True),
         Spec("maximum", np.maximum, ufunc="maximum", elementwise=True),
+        Spec("minimum", np.minimum, ufunc="minimum", elementwise=True),
+        Spec("clip", np.clip, ufunc="clip", elementwise=True),
         Spec("where", np.where),
         Spec("sum", _sum, ufunc="add.reduce"),
+        Spec("max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims), ufunc="max"),
         Spec("vdot", np.vdot),
         Spec("astype", lambda a, dtype: a.astype(dtype)),
         Spec("index", lambda a, index: a[index]),

@@ -21,9 +21,14 @@ _FUNCTIONS = {
     "np.exp": "exp", "np.log": "log", "np.tanh": "tanh", "np.sqrt": "sqrt", "np.maximum": "maximum",
     "np.where": "where", "where": "where", "np.add.reduce": "sum", "np.sum": "sum",
     "np.broadcast_to": "broadcast_to", "np.expand_dims": "expand_dims", "np.negative": "neg",
-    "np.abs": "abs", "np.sign": "sign", "sign": "sign", "exp": "exp", "log": "log",
+    "np.abs": "abs", "np.sign": "sign", "sign": "sign", "exp": "exp", "log": "log", "np.minimum": "minimum",
+    "np.clip": "clip", "np.max": "max",
 }
-_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
+_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul",
+           ast.BitAnd: "and", ast.BitOr: "or"}
+# comparisons of arrays and the node each becomes; `a < b` is written `b > a`, `a <= b` is `b >= a`
+_ARRAY_COMPARE = {ast.Gt: ("gt", False), ast.Lt: ("gt", True), ast.GtE: ("ge", False), ast.LtE: ("ge", True),
+                  ast.Eq: ("eq", False), ast.NotEq: ("ne", False)}
 _STATIC_BINOPS = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b, ast.Pow: lambda a, b: a**b,
@@ -142,11 +147,10 @@ class _Lowering(ast.NodeVisitor):
             raise LoweringError("a chained comparison")
         left, right, op = self.visit(node.left), self.visit(node.comparators[0]), type(node.ops[0])
         if isinstance(left, Node) or isinstance(right, Node):
-            if op is ast.Gt:
-                return self.b.op("gt", left, right)
-            if op is ast.Lt:
-                return self.b.op("gt", right, left)
-            raise LoweringError(f"{op.__name__} of arrays")
+            name, swap = _ARRAY_COMPARE[op] if op in _ARRAY_COMPARE else (None, False)
+            if name is None:
+                raise LoweringError(f"{op.__name__} of arrays")
+            return self.b.op(name, right, left) if swap else self.b.op(name, left, right)
         return _COMPARE[op](left, right)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Any:
@@ -205,6 +209,10 @@ class _Lowering(ast.NodeVisitor):
             x, *rest = args
             axis = rest[0] if rest else kwargs.get("axis")
             return self.b.op("sum", x, axis=_axis(axis), keepdims=bool(kwargs.get("keepdims", False)))
+        if name == "max":
+            x, *rest = args
+            axis = rest[0] if rest else kwargs.get("axis")
+            return self.b.op("max", x, axis=_axis(axis), keepdims=bool(kwargs.get("keepdims", False)))
         if name == "broadcast_to":
             return self.b.op("broadcast_to", args[0], shape=tuple(args[1]))
         if name == "expand_dims":

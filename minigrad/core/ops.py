@@ -298,6 +298,7 @@ class Maximum(Op):
     name, torch_name = "maximum", "MaximumBackward0"
     formulas = ("where(x == y, g / 2, where(x > y, g, 0))", "where(x == y, g / 2, where(x < y, g, 0))")
     notation = "max({x_name}, {y_name})"
+    expression = "np.maximum(x, y)"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -310,6 +311,7 @@ class Minimum(Op):
     name, torch_name = "minimum", "MinimumBackward0"
     formulas = ("where(x == y, g / 2, where(x < y, g, 0))", "where(x == y, g / 2, where(x > y, g, 0))")
     notation = "min({x_name}, {y_name})"
+    expression = "np.minimum(x, y)"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -481,6 +483,7 @@ class Clamp(Op):
     # NOTE: as torch's clamp_backward, the gradient passes where min <= x <= max, bounds included.
     name, params, torch_name = "clamp", ("min", "max"), "ClampBackward1"
     formulas = ("where((x >= min) & (x <= max), g, 0)",)
+    expression = "np.clip(x, min, max)"
 
     @staticmethod
     def forward(ctx, x, min=-math.inf, max=math.inf):

@@ -451,6 +451,10 @@ OP_CASES = {
     "maximum": lambda a, b: a.maximum(b) + a.maximum(a) + a.maximum(0.25),
     "minimum": lambda a, b: a.minimum(b) + b.minimum(b) + a.minimum(-0.25),
     "clamp": lambda a, b: a.clamp(-0.5, 0.5) * b + a.clamp(min=0) + b.clamp(max=0.25),
+    "unsqueeze": lambda a, b: (a.unsqueeze(1) * b.unsqueeze(-3)).sum(axis=1),
+    "squeeze": lambda a, b: a.reshape(3, 1, 4).squeeze() * b + a.unsqueeze(1).squeeze(1) + a.squeeze((0,)),
+    "expand": lambda a, b: a.mean(axis=1, keepdims=True).expand(-1, 4) * b + a.sum(axis=0).expand(2, 3, 4).sum(axis=0),
+    "to": lambda a, b: (a.float() * 2).double() * b + a.to(np.float32).to(np.float64),
 }
 
 

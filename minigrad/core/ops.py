@@ -699,6 +699,7 @@ class Unsqueeze(Op):
     """out = x with a new axis of length 1 at `dim`"""
 
     name, formulas, params, torch_name = "unsqueeze", ("g.reshape(x.shape)",), ("dim",), "UnsqueezeBackward0"
+    expression = "np.expand_dims(x, dim)"
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -715,6 +716,7 @@ class Squeeze(Op):
     an axis in `dim` that is not of length 1 stays)"""
 
     name, formulas, params, torch_name = "squeeze", ("g.reshape(x.shape)",), ("dim",), "SqueezeBackward0"
+    expression = "x.reshape(out.shape)"
 
     @staticmethod
     def forward(ctx, x, dim=None):
@@ -757,6 +759,7 @@ class Cast(Op):
     x's dtype, so the formula is g itself"""
 
     name, formulas, params, torch_name = "to", ("g",), ("dtype",), "ToCopyBackward0"
+    expression = "x.astype(dtype)"
 
     @staticmethod
     def forward(ctx, x, dtype):
@@ -860,6 +863,7 @@ class Expand(Op):
     gradient back over the broadcast axes, so the formula is g itself"""
 
     name, formulas, params, torch_name = "expand", ("g",), ("shape",), "ExpandBackward0"
+    expression = "np.broadcast_to(x, shape)"
 
     @staticmethod
     def forward(ctx, x, shape):

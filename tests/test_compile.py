@@ -453,8 +453,11 @@ OP_CASES = {
     "clamp": lambda a, b: a.clamp(-0.5, 0.5) * b + a.clamp(min=0) + b.clamp(max=0.25),
     "unsqueeze": lambda a, b: (a.unsqueeze(1) * b.unsqueeze(-3)).sum(axis=1),
     "squeeze": lambda a, b: a.reshape(3, 1, 4).squeeze() * b + a.unsqueeze(1).squeeze(1) + a.squeeze((0,)),
-    "expand": lambda a, b: a.mean(axis=1, keepdims=True).expand(-1, 4) * b + a.sum(axis=0).expand(2, 3, 4).sum(axis=0),
+    "expand": lambda a, b: (a.mean(axis=1, keepdims=True).expand(-1, 4) * b
+                            + a.sum(axis=0).expand(2, 3, 4).sum(axis=0)),
     "to": lambda a, b: (a.float() * 2).double() * b + a.to(np.float32).to(np.float64),
+    "where": lambda a, b: (minigrad.where(a > b, a, b * 2) + a.where(~(a < 0.2) & (b >= -0.5), 0.5)
+                           + minigrad.where(a.gt(0) ^ (b == a), b, a.square())),
 }
 
 
@@ -480,6 +483,46 @@ def test_each_op_with_an_expression_compiles_to_the_eager_numbers(name: str) -> 
         return params, step
 
     assert_same_training(build, batches)
+
+
+def test_a_where_condition_is_recomputed_or_read_on_every_call() -> None:
+    """A mask made by comparing tensors is recomputed from this call's values; a mask passed in is read."""
+    rng = np.random.default_rng(5)
+    start = rng.uniform(-1, 1, (3, 4))
+    batches = [(rng.standard_normal((3, 4)), rng.standard_normal((3, 4)) > 0) for _ in range(4)]
+
+    def build() -> tuple[list[Tensor], Callable[..., Tensor]]:
+        params = [Tensor(start.copy(), requires_grad=True)]
+        opt = optim.SGD(params, lr=0.1)
+
+        def step(x: np.ndarray, keep: np.ndarray) -> Tensor:
+            opt.zero_grad()
+            a = params[0] * from_numpy(x)
+            loss = (minigrad.where(keep, a, -a) + minigrad.where(from_numpy(x) > 0, a, 0.0)).square().sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return params, step
+
+    assert_same_training(build, batches)
+
+
+def test_a_mask_it_cannot_recompute_is_refused() -> None:
+    params = [Tensor(np.ones((3, 4)), requires_grad=True)]
+    opt = optim.SGD(params, lr=0.1)
+
+    def step(x: np.ndarray) -> Tensor:
+        opt.zero_grad()
+        a = params[0] * from_numpy(x)
+        loss = minigrad.where(a.any(1, keepdim=True), a, 0.0).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.raises(TraceError, match=r"any\(\), all\(\), argmax\(\) or argmin\(\)"):
+        minigrad.compile(step)(np.ones((3, 4)))
+    np.testing.assert_array_equal(params[0].data, np.ones((3, 4)))
 
 
 def test_every_op_with_an_expression_has_a_case_above() -> None:

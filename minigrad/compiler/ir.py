@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 # Python's operator precedences, for printing expressions with only the brackets they need.
-ATOM, POWER, UNARY, PRODUCT, SUM, BITAND, BITOR, COMPARE = 15, 13, 12, 11, 10, 8, 6, 5
+ATOM, POWER, UNARY, PRODUCT, SUM, BITAND, BITXOR, BITOR, COMPARE = 15, 13, 12, 11, 10, 8, 7, 6, 5
 
 
 class Node:
@@ -119,6 +119,8 @@ SPECS: dict[str, Spec] = {
         Spec("ne", lambda a, b: a != b, "!=", COMPARE, "not_equal", elementwise=True, stem="mask"),
         Spec("and", lambda a, b: a & b, "&", BITAND, "bitwise_and", elementwise=True, stem="mask"),
         Spec("or", lambda a, b: a | b, "|", BITOR, "bitwise_or", elementwise=True, stem="mask"),
+        Spec("xor", lambda a, b: a ^ b, "^", BITXOR, "bitwise_xor", elementwise=True, stem="mask"),
+        Spec("invert", np.invert, "~", UNARY, "invert", elementwise=True, stem="mask"),
         Spec("matmul", lambda a, b: a @ b, "@", PRODUCT, "matmul"),
         Spec("neg", lambda a: -a, "-", UNARY, "negative", elementwise=True),
         Spec("exp", np.exp, ufunc="exp", elementwise=True),

@@ -25,7 +25,7 @@ _FUNCTIONS = {
     "np.clip": "clip", "np.max": "max",
 }
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul",
-           ast.BitAnd: "and", ast.BitOr: "or"}
+           ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor"}
 # comparisons of arrays and the node each becomes; `a < b` is written `b > a`, `a <= b` is `b >= a`
 _ARRAY_COMPARE = {ast.Gt: ("gt", False), ast.Lt: ("gt", True), ast.GtE: ("ge", False), ast.LtE: ("ge", True),
                   ast.Eq: ("eq", False), ast.NotEq: ("ne", False)}
@@ -130,6 +130,8 @@ class _Lowering(ast.NodeVisitor):
         if isinstance(operand, Node):
             if isinstance(node.op, ast.USub):
                 return self.b.op("neg", operand)
+            if isinstance(node.op, ast.Invert):
+                return self.b.op("invert", operand)
             raise LoweringError(f"{type(node.op).__name__} of an array")
         return {ast.USub: lambda v: -v, ast.Not: lambda v: not v, ast.Invert: lambda v: ~v}[type(node.op)](operand)
 

@@ -12,6 +12,10 @@ are watched (their methods are wrapped for the length of the call and put back a
 - `optimizer.step()`: `updates.record_step` adds the in-place update of each parameter.
 - `zero_grad()` of an optimizer or a module: which gradients the step starts afresh.
 
+A constant computed from tensors' values is recorded as numpy text too, so that the program recomputes
+it on every call: the masks of comparisons (`x > 0`, `a & b`, `~m`, watched as those three calls are,
+for `where`'s condition) and the constants of minigrad.nn's losses (a function's `expression`).
+
 Everything else the step does in Python runs once and is not recorded, so reading a value out of a
 tensor (`.item()`, `float(t)`, an `if` on a tensor) is refused while tracing: the program would keep
 that one call's value.
@@ -40,6 +44,13 @@ FORWARD, BACKWARD, UPDATE = 0, 1, 2  # stage = 3 * event + one of these
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _VALUE_READS = {"item": "t.item()", "__float__": "float(t)", "__bool__": "bool(t) (an if or while on a tensor)",
                 "__array__": "np.asarray(t)", "numpy": "t.numpy()"}
+# the Tensor methods that make a mask from values without recording an op, and the numpy text of each
+# (None: one the program cannot recompute, refused where an op reads it)
+_MASKS = {"__lt__": "x < y", "__le__": "x <= y", "__gt__": "x > y", "__ge__": "x >= y", "__eq__": "x == y",
+          "__ne__": "x != y", "lt": "x < y", "le": "x <= y", "gt": "x > y", "ge": "x >= y", "eq": "x == y",
+          "ne": "x != y", "__and__": "x & y", "__or__": "x | y", "__xor__": "x ^ y", "__rand__": "x & y",
+          "__ror__": "x | y", "__rxor__": "x ^ y", "__invert__": "~x", "any": None, "all": None, "argmax": None,
+          "argmin": None}
 
 
 class TraceError(RuntimeError):
@@ -107,7 +118,9 @@ class Tracer:
         self._fresh: dict[int, Tensor] = {}  # parameters whose .grad was None before the step zeroed it
         self._states: dict[int, Node] = {}
         self._undo: list[tuple[Optimizer, list[tuple[Tensor, np.ndarray]], dict]] = []  # before each step()
-        self._derived: dict[int, tuple[Tensor, Tensor, str]] = {}  # constants nn computed from a tensor's values
+        self._derived: dict[int, tuple[Tensor, dict[str, Any], str]] = {}  # constants computed from tensors' values
+        self._derived_arrays: dict[int, Tensor] = {}  # the array of each of those constants, by id
+        self._params: dict[int, dict[str, Any]] = {}  # each recorded op's params, an array param as its node
 
     # ------------------------------------------------------------ the call
 
@@ -179,10 +192,23 @@ class Tracer:
         def derive(name: str, function: Any) -> None:
             def deriving(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
                 out = function(x, *args, **kwargs)
-                tracer._derived[id(out)] = (out, x, function.expression)
+                tracer._derive(out, {"x": x}, function.expression)
                 return out
 
             patch(nn, name, deriving)
+
+        def mask(name: str, expression: str | None) -> None:
+            owner = next(cls for cls in Tensor.__mro__ if name in cls.__dict__)
+            original = owner.__dict__[name]
+
+            def masking(t: Tensor, *args: Any, **kwargs: Any) -> Any:
+                out = original(t, *args, **kwargs)
+                if isinstance(out, Tensor):
+                    sources = {"x": t, "y": args[0]} if args else {"x": t}
+                    tracer._derive(out, sources if expression else {}, expression)
+                return out
+
+            patch(owner, name, masking)
 
         wrap(Tensor, "backward", tracer._before_backward, tracer._after_backward)
         wrap(Optimizer, "step", tracer._before_step, tracer._after_step)
@@ -198,11 +224,18 @@ class Tracer:
         for name, function in list(vars(nn).items()):
             if callable(function) and getattr(function, "expression", None):
                 derive(name, function)
+        for name, expression in _MASKS.items():
+            mask(name, expression)
         try:
             yield
         finally:
             for owner, name, original in reversed(patches):
                 setattr(owner, name, original)
+
+    def _derive(self, out: Tensor, sources: dict[str, Any], expression: str | None) -> None:
+        """Remember that constant `out` is `expression` of `sources`, so the program computes it on every call."""
+        self._derived[id(out)] = (out, sources, expression)
+        self._derived_arrays[id(out.data)] = out
 
     # ------------------------------------------------------------ zero_grad, backward, step
 
@@ -298,7 +331,8 @@ class Tracer:
             raise TraceError(f"minigrad.compile cannot compile op {op.name!r} ({op.__name__}): it has no numpy "
                              "expression in the op table (Op.expression); keep this step uncompiled")
         inputs = [self.node(i) for i in t.inputs]
-        env = {**t.op_params, "x": inputs[0], "out": Shaped(t.shape)}
+        params = self._params[id(t)] = {k: self._param(v) for k, v in t.op_params.items()}
+        env = {**params, "x": inputs[0], "out": Shaped(t.shape)}
         if len(inputs) > 1:
             env["y"] = inputs[1]
         node = _lower(op, op.expression, env, self.b)
@@ -316,15 +350,19 @@ class Tracer:
         self._nodes[id(t)] = (t, node)
 
     def _leaf(self, t: Tensor) -> None:
-        """A leaf is a step input, a parameter (requires grad), a constant nn derived from a tensor, or a constant."""
+        """A leaf is a step input, a parameter (requires grad), a constant computed from tensors (by nn, or a
+        comparison's mask), or a constant."""
         derived = self._derived.get(id(t))
         if derived is not None and derived[0] is t:
-            _, source, expression = derived
-            for s in forward_order(source):
-                if self._known(s) is None:
-                    self._record(s)
-            node = _lower(None, expression, {"x": self.node(source)}, self.b)
-            if node.shape != t.shape or node.dtype != t.dtype or not _close(np.asarray(node.value), t.data):
+            _, sources, expression = derived
+            if expression is None:
+                raise TraceError(f"minigrad.compile cannot recompute a tensor of {t.shape} that the step made with "
+                                 "any(), all(), argmax() or argmin(): the program would keep this call's values; "
+                                 "keep this step uncompiled")
+            env = {name: self._operand(value) for name, value in sources.items()}
+            node = _lower(None, expression, env, self.b)
+            if not isinstance(node, Node) or node.shape != t.shape or node.dtype != t.dtype or not _close(
+                    np.asarray(node.value), t.data):
                 raise TraceError(f"internal: the constant {expression!r} does not reproduce its value")
             self._nodes[id(t)] = (t, node)
             return
@@ -354,6 +392,42 @@ class Tracer:
             self.bindings.append(Binding(node, t.data, "data"))
         self._nodes[id(t)] = (t, node)
 
+    def _operand(self, value: Any) -> Any:
+        """The node of a tensor (recording its graph first), an array as a leaf would be, or a plain value."""
+        if isinstance(value, Tensor):
+            for s in forward_order(value):
+                if self._known(s) is None:
+                    self._record(s)
+            return self.node(value)
+        if isinstance(value, (np.ndarray, list, tuple)):
+            return self._array(np.asarray(value))
+        return value
+
+    def _param(self, value: Any) -> Any:
+        """An op's param; an array among them (Where's condition) is the node of whatever made it."""
+        if not isinstance(value, np.ndarray):
+            return value
+        made = self._derived_arrays.get(id(value))
+        if made is not None and made.data is value:
+            return self._operand(made)
+        return self._array(value)
+
+    def _array(self, array: np.ndarray) -> Node:
+        """A numpy array the step uses: a step input, an array read by reference, or a constant (as `_leaf`)."""
+        for arg in self.arguments:
+            if arg.kind != "static" and arg.array is array:
+                if arg.node is None:
+                    arg.node = self.b.leaf("input", arg.array)
+                return arg.node
+            if arg.kind != "static" and np.shares_memory(array, arg.array):
+                raise TraceError(f"an array in the step views part of an input ({array.shape} of "
+                                 f"{arg.array.shape}) through numpy; use tensor ops on the input instead")
+        if not array.flags.writeable or array.ndim == 0:
+            return self.b.const(array.copy() if array.ndim else np.asarray(array))
+        node = self.b.leaf("array", array)
+        self.bindings.append(Binding(node, array, "data"))
+        return node
+
     # ------------------------------------------------------------ the backward graph
 
     def _backward(self, root: Tensor, seed: Node) -> None:
@@ -371,7 +445,7 @@ class Tracer:
                     leaf_grads[id(t)] = (t, g)
                 continue
             op = t.op_type
-            env = {**t.op_params, "g": g, "x": self.node(t.inputs[0]), "out": self.node(t)}
+            env = {**self._params[id(t)], "g": g, "x": self.node(t.inputs[0]), "out": self.node(t)}
             if len(t.inputs) > 1:
                 env["y"] = self.node(t.inputs[1])
             for i, (parent, needed) in enumerate(zip(t.inputs, t.needs_input_grad)):

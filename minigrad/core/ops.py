@@ -884,6 +884,7 @@ class Where(Op):
 
     name, params, torch_name = "where", ("condition",), "WhereBackward0"
     formulas = ("where(condition, g, 0)", "where(condition, 0, g)")
+    expression = "np.where(condition, x, y)"
     notation = "where(…, {x_name}, {y})"
 
     @staticmethod

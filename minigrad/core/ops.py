@@ -611,6 +611,7 @@ class Softmax(Op):
 
     name, params, torch_name = "softmax", ("axis",), "SoftmaxBackward0"
     formulas = ("out * (g - (g * out).sum(axis, keepdims=True))",)
+    expression = "np.exp(x - np.max(x, axis, keepdims=True)) / np.add.reduce(np.exp(x - np.max(x, axis, keepdims=True)), axis, keepdims=True)"
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -628,6 +629,7 @@ class LogSoftmax(Op):
 
     name, params, torch_name = "log_softmax", ("axis",), "LogSoftmaxBackward0"
     formulas = ("g - exp(out) * g.sum(axis, keepdims=True)",)
+    expression = "x - np.max(x, axis, keepdims=True) - np.log(np.add.reduce(np.exp(x - np.max(x, axis, keepdims=True)), axis, keepdims=True))"
 
     @staticmethod
     def forward(ctx, x, axis):

@@ -333,6 +333,16 @@ def hvp_directions(problem: Problem, seed: int = SEED) -> Weights:
             for w, b in problem.weights]
 
 
+def _mlp_mse(x: Any, params: list[Any], y: Any) -> Any:
+    """The MLP's MSE loss, params as [W1, b1, W2, b2, ...]; the same code for minigrad and torch tensors."""
+    h = x
+    for i in range(0, len(params), 2):
+        h = h @ params[i] + params[i + 1]
+        if i + 2 < len(params):
+            h = h.relu()
+    return (h - y).square().mean()
+
+
 def minigrad_hvp(problem: Problem) -> Runner:
     """H·v of the MSE loss in all parameters, by double backward: grad of (∂L/∂θ · v), create_graph=True."""
     from minigrad import Tensor, autograd, from_numpy
@@ -342,12 +352,7 @@ def minigrad_hvp(problem: Problem) -> Runner:
     x, y = from_numpy(problem.x), from_numpy(problem.y)
 
     def run() -> list[np.ndarray]:
-        h = x
-        for i in range(0, len(params), 2):
-            h = h @ params[i] + params[i + 1]
-            if i + 2 < len(params):
-                h = h.relu()
-        loss = (h - y).square().mean()
+        loss = _mlp_mse(x, params, y)
         grads = autograd.grad(loss, params, create_graph=True)
         dot = sum((g * v).sum() for g, v in zip(grads, vs))
         return [hv.data for hv in autograd.grad(dot, params)]
@@ -364,12 +369,7 @@ def torch_hvp(problem: Problem) -> Runner:
     x, y = torch.from_numpy(problem.x), torch.from_numpy(problem.y)
 
     def run() -> list[np.ndarray]:
-        h = x
-        for i in range(0, len(params), 2):
-            h = h @ params[i] + params[i + 1]
-            if i + 2 < len(params):
-                h = h.relu()
-        loss = (h - y).square().mean()
+        loss = _mlp_mse(x, params, y)
         grads = torch.autograd.grad(loss, params, create_graph=True)
         dot = sum((g * v).sum() for g, v in zip(grads, vs))
         return [hv.numpy() for hv in torch.autograd.grad(dot, params)]

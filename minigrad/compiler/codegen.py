@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .ir import ATOM, POWER, SPECS, UNARY, Node
+from .ir import ATOM, POWER, SPECS, UNARY, Node, output_nodes
 
 POSTFIX = ATOM - 1  # the base of .T, .reshape(...): an atom needs no brackets
 from .updates import describe, write_update
@@ -53,14 +53,6 @@ def live_nodes(outputs: list[Node], updates: list[Node]) -> list[Node]:
         seen[n.index] = n
         stack.extend(n.args)
     return [seen[i] for i in sorted(seen)]
-
-
-def _flat(output: Any) -> list[Node]:
-    if isinstance(output, Node):
-        return [output]
-    if isinstance(output, (tuple, list)):
-        return [n for o in output for n in _flat(o)]
-    return []
 
 
 def _dtype_name(dtype: np.dtype) -> str:
@@ -306,7 +298,7 @@ def generate(graph: list[Node], inputs: list[Node], output: Any, updates: list[N
     """The program of a traced step's `graph` (its nodes in creation order): `inputs` are the step's array
     parameters, `output` its result (nodes, perhaps inside tuples, or numbers), `updates` the optimizer's
     in-place updates, and `folded` says the updates' lr was folded into the backward pass."""
-    outputs = _flat(output)
+    outputs = output_nodes(output)
     nodes = live_nodes(outputs, updates)
     w = _Writer(nodes, outputs, updates, inputs)
     for n in inputs:

@@ -370,6 +370,15 @@ def _weak_or(node: Node, dtype: np.dtype | None) -> bool:
     return node.dtype is None or node.dtype == dtype
 
 
+def output_nodes(output: Any) -> list[Node]:
+    """The nodes of a step's result: one node, or those in a (nested) tuple or list of them; numbers are none."""
+    if isinstance(output, Node):
+        return [output]
+    if isinstance(output, (tuple, list)):
+        return [n for o in output for n in output_nodes(o)]
+    return []
+
+
 def replay(nodes: list[Node], substitute: dict[int, Any]) -> tuple[Builder, dict[int, Node]]:
     """Build `nodes` again through a simplifying builder, with the constants of `substitute` (by node index)
     replaced; returns the builder and the map from each old node's index to its new node.

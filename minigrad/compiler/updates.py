@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..optim import SGD, Adam, Optimizer
-from .ir import Node, replay
+from .ir import Node, output_nodes, replay
 
 if TYPE_CHECKING:
     from .trace import Recording, Tracer
@@ -144,7 +144,7 @@ def simplify(recording: "Recording") -> bool:
 
 def _reads(output: Any, seed: Node) -> bool:
     """Whether the nodes of `output` read `seed`, other than through an update (a parameter's new value)."""
-    stack = [n for n in _nodes(output)]
+    stack = output_nodes(output)
     seen: set[int] = set()
     while stack:
         n = stack.pop()
@@ -155,14 +155,6 @@ def _reads(output: Any, seed: Node) -> bool:
         seen.add(n.index)
         stack.extend(n.args)
     return False
-
-
-def _nodes(output: Any) -> list[Node]:
-    if isinstance(output, Node):
-        return [output]
-    if isinstance(output, (tuple, list)):
-        return [n for o in output for n in _nodes(o)]
-    return []
 
 
 def _remap(output: Any, new: dict[int, Node]) -> Any:

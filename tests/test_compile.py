@@ -392,14 +392,17 @@ def test_an_optimizer_option_it_does_not_write_is_refused(fare: Any) -> None:
     (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), "item"),
     (lambda ps: optim.SGD(ps, lr=0.05, weight_decay=0.1), "option"),
 ])
-def test_a_call_that_does_not_compile_leaves_the_parameters_and_the_optimizer_as_they_were(
+def test_a_call_that_does_not_compile_leaves_the_parameters_grads_and_optimizer_as_they_were(
         fare: Any, make_opt: Callable[[Any], Any], refuse: str) -> None:
-    """The traced call runs the step eagerly; when it is refused after opt.step(), that update is undone."""
+    """The traced call runs the step eagerly; when it is refused after opt.step(), that update is undone and
+    every .grad is as it was (the same Tensor, the same values)."""
     model = mlp((3, 4, 1), nn.ReLU)
     opt = make_opt(model.parameters())
     eager = training_step(model, opt, nn.MSELoss())
     eager(*fare_batches(fare)[0])  # the optimizer has state (momentum, Adam's averages) before the trace
     before = [p.data.copy() for p in model.parameters()]
+    grads = [p.grad for p in model.parameters()]  # the eager step's gradients, Tensors
+    grad_values = [g.data.copy() for g in grads]
     state = {id(p): {k: np.copy(v) for k, v in s.items()} for p, s in opt.state.items()}
 
     def step(x: np.ndarray, y: np.ndarray) -> Any:
@@ -408,8 +411,10 @@ def test_a_call_that_does_not_compile_leaves_the_parameters_and_the_optimizer_as
 
     with pytest.raises((TraceError, UnsupportedOptimizer)):
         minigrad.compile(step)(*fare_batches(fare)[1])
-    for p, data in zip(model.parameters(), before):
+    for p, data, g, value in zip(model.parameters(), before, grads, grad_values):
         np.testing.assert_array_equal(p.data, data)
+        assert p.grad is g
+        np.testing.assert_array_equal(p.grad.data, value)
     assert {id(p): {k: np.copy(v) for k, v in s.items()} for p, s in opt.state.items()}.keys() == state.keys()
     for p, s in opt.state.items():
         for k, v in s.items():
@@ -594,5 +599,9 @@ def test_a_step_that_never_clears_its_gradients_is_refused() -> None:
         opt.step()
         return loss
 
+    before = [p.data.copy() for p in model.parameters()]
     with pytest.raises(TraceError, match=r"never clears .*\.grad.*Call optimizer\.zero_grad\(\)"):
         minigrad.compile(step)(np.ones((2, 3)), np.ones((2, 1)))
+    assert all(p.grad is None for p in model.parameters())  # as before the refused call
+    for p, data in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, data)

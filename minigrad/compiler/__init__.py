@@ -172,7 +172,8 @@ def compile(step: Callable[..., Any]) -> CompiledStep:  # noqa: A001  (torch.com
         TraceError: the step reads a tensor's value (`.item()`, `if` on a tensor) or uses an op the
             compiler cannot write; the message names the line or the op.
         UnsupportedOptimizer: an optimizer or option the compiler does not write.
-        Either way the refused call trains nothing: what its `optimizer.step()` changed is put back.
+        Either way the refused call trains nothing: the parameters, the optimizer's state and every
+        `.grad` are put back as they were.
 
     Example:
         >>> fast_step = minigrad.compile(step)

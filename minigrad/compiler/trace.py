@@ -1,7 +1,7 @@
 """Tracing: run the user's step once, eagerly, and record it as one joint graph of forward, backward and update.
 
 The step runs exactly as it would uncompiled, so its first call trains as usual; a call that is refused
-trains nothing (the parameters and optimizer state its `step()` changed are put back). Meanwhile three calls
+trains nothing (the parameters, the optimizer state and every `.grad` it changed are put back). Meanwhile three calls
 are watched (their methods are wrapped for the length of the call and put back after):
 
 - `loss.backward()`: the recorded graph below the loss is read through the tensors' public view
@@ -27,7 +27,7 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -118,6 +118,7 @@ class Tracer:
         self._fresh: dict[int, Tensor] = {}  # parameters whose .grad was None before the step zeroed it
         self._states: dict[int, Node] = {}
         self._undo: list[tuple[Optimizer, list[tuple[Tensor, np.ndarray]], dict]] = []  # before each step()
+        self._grads_before: dict[int, tuple[Tensor, Tensor | None, np.ndarray | None]] = {}  # each .grad as it was
         self._derived: dict[int, tuple[Tensor, dict[str, Any], str]] = {}  # constants computed from tensors' values
         self._derived_arrays: dict[int, Tensor] = {}  # the array of each of those constants, by id
         self._params: dict[int, dict[str, Any]] = {}  # each recorded op's params, an array param as its node
@@ -212,13 +213,16 @@ class Tracer:
 
         wrap(Tensor, "backward", tracer._before_backward, tracer._after_backward)
         wrap(Optimizer, "step", tracer._before_step, tracer._after_step)
-        wrap(Optimizer, "zero_grad", None, lambda opt: tracer._cleared(_params_of(opt)))
-        wrap(Module, "zero_grad", None, lambda module: tracer._cleared(list(module.parameters())))
+        wrap(Optimizer, "zero_grad", lambda opt, *a, **k: tracer._keep_grads(_params_of(opt)),
+             lambda opt: tracer._cleared(_params_of(opt)))
+        wrap(Module, "zero_grad", lambda module, *a, **k: tracer._keep_grads(module.parameters()),
+             lambda module: tracer._cleared(list(module.parameters())))
         for cls in _subclasses(Optimizer):
             if "step" in cls.__dict__:
                 wrap(cls, "step", tracer._before_step, tracer._after_step)
             if "zero_grad" in cls.__dict__:
-                wrap(cls, "zero_grad", None, lambda opt: tracer._cleared(_params_of(opt)))
+                wrap(cls, "zero_grad", lambda opt, *a, **k: tracer._keep_grads(_params_of(opt)),
+                     lambda opt: tracer._cleared(_params_of(opt)))
         for name, what in _VALUE_READS.items():
             refuse(name, what)
         for name, function in list(vars(nn).items()):
@@ -256,6 +260,7 @@ class Tracer:
             grad = grad.data
         if not root.requires_grad:
             return  # the eager backward raises its own error
+        self._keep_grads(t for t in forward_order(root) if t.is_leaf and t.requires_grad)
         self.b.stage = 3 * self.event + FORWARD
         self.forward(root)
         self.b.stage = 3 * self.event + BACKWARD
@@ -279,14 +284,26 @@ class Tracer:
         state = {p: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()} for p, s in opt.state.items()}
         self._undo.append((opt, params, state))
 
+    def _keep_grads(self, params: Iterable[Tensor]) -> None:
+        """Keep each parameter's `.grad` as it was before the traced call first cleared or filled it."""
+        for p in params:
+            if id(p) not in self._grads_before:
+                g = p.grad
+                self._grads_before[id(p)] = (p, g, None if g is None else g.data.copy())
+
     def _restore(self) -> None:
-        """Put back what the traced call's optimizer steps changed, newest first."""
+        """Put back what the traced call changed: the optimizer steps' updates (newest first) and every `.grad`."""
         for opt, params, state in reversed(self._undo):
             for p, data in params:
                 np.copyto(p.data, data)
             opt.state.clear()
             opt.state.update(state)
+        for p, g, data in self._grads_before.values():
+            if g is not None:
+                np.copyto(g.data, data)
+            p.grad = g
         self._undo.clear()
+        self._grads_before.clear()
 
     def _after_step(self, opt: Optimizer, *args: Any) -> None:
         self.b.stage = 3 * self.event + UPDATE
